@@ -1,0 +1,16 @@
+"""colab_jsalive: keep a Colab or Jupyter runtime alive while it trains.
+
+>>> from colab_jsalive import inject
+>>> inject()                 # heartbeat from the browser every 60 s, for at most 12 h
+>>> inject(stop=True)        # stop it
+>>> with inject():           # or tie it to a job
+...     model.fit(...)
+
+``colab_jsalive.gpu`` configures TensorFlow's GPUs for long runs; it loads TensorFlow only when used.
+"""
+
+from ._keepalive import KeepAlive, inject, status
+from ._session import Status
+
+__all__ = ["KeepAlive", "Status", "inject", "status"]
+__version__ = "0.1.0"

@@ -1,0 +1,66 @@
+"""Where is this kernel running, and which channel can carry a beat from the browser back to it?
+
+Only cheap checks happen here: ``sys.modules`` lookups and environment variables. IPython is never
+imported just to find out that it is not running.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+
+# jupyter_server names each kernel's connection file after the kernel id it serves the kernel under.
+_CONNECTION_FILE = re.compile(r"kernel-([0-9a-fA-F-]{8,64})\.json$")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """``channel`` is "jupyter" (a WebSocket to a Jupyter server) or "" when no channel exists.
+
+    ``kind`` names the case for ``Status.frontend`` while no browser has answered: "python",
+    "terminal", "vscode", "no-server"; and ``reason`` says, for the user, why no channel exists.
+    """
+
+    channel: str
+    kind: str
+    reason: str = ""
+    kernel_id: str | None = None
+
+
+def detect(frontend: str = "auto") -> Environment:
+    """Find the channel for ``frontend`` ("auto" or "jupyter")."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return Environment("", "python", "this is not an IPython kernel, so no browser is attached")
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return Environment(
+            "", "terminal", "this is a terminal IPython session, which has no browser to send beats"
+        )
+    if "__vsc_ipynb_file__" in shell.user_ns:
+        return Environment(
+            "",
+            "vscode",
+            "VS Code runs notebook JavaScript in its own output view with no channel to the kernel",
+        )
+    kernel_id = _kernel_id()
+    if kernel_id is None:
+        return Environment(
+            "",
+            "no-server",
+            "this kernel was not started by a Jupyter server, so a page has no server to reach it through",
+        )
+    return Environment("jupyter", "unknown", kernel_id=kernel_id)
+
+
+def _kernel_id() -> str | None:
+    try:
+        from ipykernel.connect import get_connection_file
+
+        match = _CONNECTION_FILE.search(os.path.basename(get_connection_file()))
+    except Exception:  # no ipykernel app, or one without a connection file
+        return None
+    return match.group(1) if match else None

@@ -1,0 +1,153 @@
+"""``inject()`` and its handle: the public face of the keep-alive."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+
+from . import _validate
+from ._environment import Environment, detect
+from ._receiver import RECEIVER, TARGET
+from ._session import STOPPED, Session, Status
+
+FRONTENDS = ("auto", "jupyter")
+_warned: set[str] = set()
+
+
+class KeepAlive:
+    """The handle ``inject()`` returns.
+
+    ``with inject(): ...`` stops the keep-alive when the block ends, exceptions included.
+    An inactive handle (outside a notebook, or after ``stop=True``) is harmless: ``stop()`` does
+    nothing and ``status()`` says why nothing runs.
+    """
+
+    def __init__(self, session: Session | None, environment: Environment) -> None:
+        self._session = session
+        self._environment = environment
+
+    @property
+    def active(self) -> bool:
+        """True while this keep-alive runs: not stopped, replaced or expired."""
+        return self._session is not None and self._session.active
+
+    def stop(self) -> None:
+        """Stop this keep-alive (the page stops at its next beat at the latest); quiet if it ended."""
+        if self._session is not None and self._session.active:
+            RECEIVER.end(self._session, STOPPED)
+
+    def status(self) -> Status:
+        """The kernel's view of this keep-alive."""
+        if self._session is None:
+            return _inactive_status(self._environment)
+        return self._session.status()
+
+    def __enter__(self) -> KeepAlive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> bool:
+        self.stop()
+        return False
+
+    def __repr__(self) -> str:
+        s = self.status()
+        state = "active" if s.active else f"inactive: {s.reason or s.frontend}"
+        return f"<KeepAlive {state}, {s.beats} beats, every {s.interval:g} s>"
+
+
+def inject(
+    interval: float = 60.0,
+    *,
+    stop: bool = False,
+    max_duration: float | timedelta | None = 12 * 3600,
+    label: str = "",
+    frontend: str = "auto",
+) -> KeepAlive:
+    """Keep this kernel's runtime alive: the page beats back to the kernel every ``interval`` seconds.
+
+    Shows a badge in the cell's output with the state, the beats, the time left and a Stop button.
+    Calling it again replaces the running keep-alive.
+
+    Args:
+        interval: seconds between beats (int or float, > 0, at most one day). Under 1 s warns: it only
+            wastes resources.
+        stop: stop this kernel's keep-alive instead of starting one; quiet when nothing runs.
+        max_duration: seconds or a ``timedelta`` after which the keep-alive ends by itself (12 hours by
+            default); ``None`` runs it until stopped.
+        label: text shown in the badge (as text, never as HTML).
+        frontend: "auto" to detect the notebook frontend, or "jupyter" to force the Jupyter channel.
+
+    Returns:
+        A :class:`KeepAlive` handle. Outside a notebook kernel it is inactive, after one warning.
+
+    Raises:
+        TypeError, ValueError: for arguments of the wrong type or out of range.
+    """
+    seconds = _validate.interval(interval)
+    limit = _validate.max_duration(max_duration)
+    _validate.text(label, "label")
+    _validate.flag(stop, "stop")
+    _validate.choice(frontend, "frontend", FRONTENDS)
+    if stop:
+        session = RECEIVER.live
+        if session is not None:
+            RECEIVER.end(session, STOPPED)
+        return KeepAlive(session, detect())
+    if seconds < 1:
+        warnings.warn(
+            f"inject(interval={interval!r}): beats more often than once a second only waste resources; "
+            "the default of 60 s keeps a runtime alive",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    environment = detect()
+    if not environment.channel:
+        if environment.kind not in _warned:
+            _warned.add(environment.kind)
+            warnings.warn(
+                f"colab_jsalive.inject() does nothing here: {environment.reason}.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return KeepAlive(None, environment)
+
+    from IPython.display import Javascript, display
+
+    from ._render import snippet
+
+    session = Session(seconds, limit, label)
+    RECEIVER.register_jupyter()
+    RECEIVER.start(session)
+    config = {
+        "session": session.token,
+        "kernel_id": environment.kernel_id,
+        "target": TARGET,
+        "interval": seconds,
+        "max_duration": limit,
+        "label": label,
+    }
+    display(Javascript(snippet(config)))
+    return KeepAlive(session, environment)
+
+
+def status() -> Status:
+    """The kernel's view of its keep-alive: the live one, else the one that ended last."""
+    session = RECEIVER.latest
+    if session is None:
+        return _inactive_status(detect())
+    return session.status()
+
+
+def _inactive_status(environment: Environment) -> Status:
+    return Status(
+        active=False,
+        frontend=environment.kind,
+        beats=0,
+        unanswered=0,
+        last_beat=None,
+        started=None,
+        expires=None,
+        interval=0.0,
+        label="",
+        reason=environment.reason or "not started",
+    )

@@ -1,0 +1,146 @@
+"""Where beats arrive in the kernel: the Jupyter comm target, and the one live session it answers for.
+
+Every message from a page goes through :meth:`Receiver.handle`, which never raises and never lets a
+message it does not recognise change anything: pages are untrusted input.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections import OrderedDict
+
+from ._session import REPLACED, STOPPED_FROM_BADGE, UNKNOWN, Session
+
+TARGET = "colab_jsalive"
+
+_log = logging.getLogger("colab_jsalive")
+_TOKEN = re.compile(r"[0-9a-f]{32}\Z")
+_OPS = frozenset({"hello", "beat", "stop"})
+_FRONTENDS = frozenset({"jupyterlab", "notebook", "nbclassic"})
+_KEEP_ENDED = 32  # ended sessions remembered, so their pages learn why they were stopped
+_MAX_COMMS = 8  # open comms per session (one per page connection; reconnects open new ones)
+_MAX_UNANSWERED = 10_000
+
+
+class Receiver:
+    """Holds this kernel's live session and answers the pages that beat for it."""
+
+    def __init__(self) -> None:
+        self.live: Session | None = None
+        self.latest: Session | None = None  # the live session, else the one that ended last
+        self._ended: OrderedDict[str, Session] = OrderedDict()
+        self._comms: dict[str, list] = {}
+        self._registered = False
+
+    # -- sessions -------------------------------------------------------------------------------------
+
+    def start(self, session: Session) -> None:
+        """Make ``session`` the live one; the one it replaces is refused from now on."""
+        if self.live is not None:
+            self.end(self.live, REPLACED)
+        self.live = self.latest = session
+
+    def end(self, session: Session, reason: str) -> None:
+        """End ``session`` and tell its open pages at once, rather than at their next beat."""
+        session.stop(reason)
+        if self.live is session:
+            self.live = None
+        self._ended[session.token] = session
+        while len(self._ended) > _KEEP_ENDED:
+            self._ended.popitem(last=False)
+        for comm in self._comms.pop(session.token, []):
+            _send_and_close(comm, session.reply())
+
+    # -- messages from pages --------------------------------------------------------------------------
+
+    def handle(self, data: object) -> dict | None:
+        """Answer one message from a page: a reply, or None when the message is not ours to answer."""
+        if not isinstance(data, dict):
+            return None
+        token, op, seq = data.get("session"), data.get("op"), data.get("seq")
+        if not isinstance(token, str) or not _TOKEN.match(token) or op not in _OPS:
+            return None
+        if not (isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**53):
+            seq = None
+        live = self.live
+        if live is not None and secrets.compare_digest(token, live.token):
+            if not live.active:  # max_duration passed since the last message
+                self.end(live, live.reason)
+            elif op == "stop":
+                self.end(live, STOPPED_FROM_BADGE)
+            elif op == "beat":
+                unanswered = data.get("unanswered")
+                if not isinstance(unanswered, int) or isinstance(unanswered, bool):
+                    unanswered = 0
+                frontend = data.get("frontend")
+                live.record_beat(
+                    min(max(unanswered, 0), _MAX_UNANSWERED),
+                    frontend if frontend in _FRONTENDS else "unknown",
+                )
+            return live.reply(seq)
+        ended = self._ended.get(token)
+        if ended is not None:
+            return ended.reply(seq)
+        return Session.refusal(token, UNKNOWN, seq)
+
+    # -- the Jupyter channel --------------------------------------------------------------------------
+
+    def register_jupyter(self) -> None:
+        """Register the comm target the snippet opens its comm to (once per kernel process)."""
+        if self._registered:
+            return
+        import comm
+
+        comm.get_comm_manager().register_target(TARGET, self._on_comm_open)
+        self._registered = True
+
+    def _on_comm_open(self, comm, open_msg: dict) -> None:
+        reply = self._safe_handle(open_msg)
+        if reply is None or reply["state"] != "running":
+            _send_and_close(comm, reply)
+            return
+        comms = self._comms.setdefault(reply["session"], [])
+        comms.append(comm)
+        if len(comms) > _MAX_COMMS:
+            _send_and_close(comms.pop(0), None)
+        comm.on_msg(lambda msg: self._on_comm_msg(comm, msg))
+        comm.send(reply)
+
+    def _on_comm_msg(self, comm, msg: dict) -> None:
+        reply = self._safe_handle(msg)
+        if reply is None:
+            return
+        try:
+            comm.send(reply)
+        except Exception:
+            _log.debug("colab_jsalive: could not answer a beat", exc_info=True)
+
+    def _safe_handle(self, msg: object) -> dict | None:
+        # Nothing a page sends may raise inside the kernel's message loop.
+        try:
+            return self.handle(msg["content"]["data"])  # type: ignore[index]
+        except Exception:
+            _log.debug("colab_jsalive: ignored a malformed message", exc_info=True)
+            return None
+
+
+def _send_and_close(comm, reply: dict | None) -> None:
+    """Send a last reply, then forget the comm.
+
+    The comm is dropped from the kernel's comm manager without publishing comm_close: the page closes
+    its end itself once it reads the reply, and a published comm_close would reach every frontend
+    connected to this kernel, which log an error for a comm they do not know.
+    """
+    try:
+        if reply is not None:
+            comm.send(reply)
+        import comm as comm_module
+
+        comm_module.get_comm_manager().unregister_comm(comm)
+    except Exception:
+        _log.debug("colab_jsalive: could not forget a comm", exc_info=True)
+
+
+RECEIVER = Receiver()

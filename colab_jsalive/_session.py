@@ -1,0 +1,130 @@
+"""A keep-alive session: the kernel's record of one ``inject()``, and the replies built from it.
+
+The kernel holds the truth. The page only beats, shows what the replies say, and obeys them, so stop,
+replace and expiry work however many pages, cells or clients are involved.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+# Reasons a session ended; the badge shows them to the user as they are.
+STOPPED = "stopped from Python"
+STOPPED_FROM_BADGE = "stopped with the badge's Stop button"
+REPLACED = "replaced by a newer inject()"
+EXPIRED = "max_duration reached"
+UNKNOWN = "this kernel does not know this keep-alive (restarted or never started here): run inject() again"
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the kernel knows about its keep-alive.
+
+    ``frontend`` is the page that beats ("jupyterlab", "notebook", "nbclassic"), "unknown" before the
+    first beat, or, where no page can beat, why: "python", "terminal", "vscode", "no-server".
+    ``beats`` counts answered beats. ``unanswered`` is how many earlier beats the page was still
+    waiting on when it sent the latest one (a busy kernel answers them once the running cell ends).
+    ``reason`` says why an inactive keep-alive ended ("" while it runs). Times are UTC.
+    """
+
+    active: bool
+    frontend: str
+    beats: int
+    unanswered: int
+    last_beat: datetime | None
+    started: datetime | None
+    expires: datetime | None
+    interval: float
+    label: str
+    reason: str = ""
+
+
+class Session:
+    """One keep-alive: its token, its limits and its counters."""
+
+    def __init__(
+        self, interval: float, max_duration: float | None, label: str, clock=time.monotonic
+    ) -> None:
+        self.token = secrets.token_hex(16)
+        self.interval = interval
+        self.max_duration = max_duration
+        self.label = label
+        self.frontend = "unknown"
+        self.beats = 0
+        self.unanswered = 0
+        self.last_beat: datetime | None = None
+        self.started = datetime.now(timezone.utc)
+        self._clock = clock
+        self._deadline = None if max_duration is None else clock() + max_duration
+        self._reason = ""
+
+    @property
+    def reason(self) -> str:
+        """Why the session ended, or "" while it runs. Expiry is noticed here, lazily."""
+        if not self._reason and self.remaining() == 0.0:
+            self._reason = EXPIRED
+        return self._reason
+
+    @property
+    def active(self) -> bool:
+        return not self.reason
+
+    @property
+    def expires(self) -> datetime | None:
+        if self.max_duration is None:
+            return None
+        return self.started + timedelta(seconds=self.max_duration)
+
+    def remaining(self) -> float | None:
+        """Seconds until ``max_duration`` is reached (0.0 once it is), or None without a limit."""
+        if self._deadline is None:
+            return None
+        return max(0.0, self._deadline - self._clock())
+
+    def stop(self, reason: str) -> None:
+        if not self.reason:
+            self._reason = reason
+
+    def record_beat(self, unanswered: int, frontend: str) -> None:
+        self.beats += 1
+        self.unanswered = unanswered
+        self.frontend = frontend
+        self.last_beat = datetime.now(timezone.utc)
+
+    def reply(self, seq: int | None = None) -> dict:
+        """What the kernel tells a page about this session, in answer to beat ``seq`` or unasked."""
+        return _reply(self.token, seq, self.reason, self.beats, self.remaining())
+
+    @staticmethod
+    def refusal(token: str, reason: str, seq: int | None = None) -> dict:
+        """The reply to a page whose session this kernel does not know."""
+        return _reply(token, seq, reason, 0, None)
+
+    def status(self) -> Status:
+        return Status(
+            active=self.active,
+            frontend=self.frontend,
+            beats=self.beats,
+            unanswered=self.unanswered,
+            last_beat=self.last_beat,
+            started=self.started,
+            expires=self.expires,
+            interval=self.interval,
+            label=self.label,
+            reason=self.reason,
+        )
+
+
+def _reply(token: str, seq: int | None, reason: str, beats: int, remaining: float | None) -> dict:
+    # The one shape of every message the kernel sends a page; js/core.js reads these keys.
+    return {
+        "session": token,
+        "seq": seq,
+        "state": "stopped" if reason else "running",
+        "reason": reason,
+        "beats": beats,
+        "remaining": remaining,
+    }

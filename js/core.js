@@ -1,0 +1,196 @@
+// The keep-alive's logic in the page: when to beat, what counts as unanswered, when to reconnect and
+// when to stop. Nothing here touches the DOM, the network or the real clock: all of that comes in
+// through `io`, so node --test drives this file with a mock clock (tests/js/core.test.mjs).
+var JsaliveCore = (function () {
+  "use strict";
+
+  // Beats in flight at most. A kernel busy with a long cell answers them all once the cell ends; past
+  // this many the page waits instead of queueing more (at the default 60 s interval: 16 hours of beats).
+  var MAX_UNANSWERED = 1000;
+  var BACKOFF_BASE_MS = 1000;
+  var BACKOFF_CAP_MS = 30000;
+  var STOP_REQUESTED = "stopped with the badge's Stop button";
+
+  // Capped exponential backoff with "equal jitter": half of the delay is fixed, half random, so pages
+  // cut off together do not all reconnect in the same instant.
+  function backoffDelay(attempt, random) {
+    var ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, attempt));
+    return ceiling / 2 + random() * (ceiling / 2);
+  }
+
+  // The first beat slot after `now` on the grid start, start + interval, ... Scheduling on a fixed grid
+  // keeps drift from building up, and a late wake-up (a throttled background tab) skips the missed
+  // slots: it sends one beat, not a burst.
+  function nextSlot(start, intervalMs, now) {
+    return start + (Math.floor((now - start) / intervalMs) + 1) * intervalMs;
+  }
+
+  function formatDuration(ms) {
+    var total = Math.max(0, Math.round(ms / 1000));
+    var h = Math.floor(total / 3600);
+    var m = Math.floor((total % 3600) / 60);
+    var s = total % 60;
+    if (h > 0) return h + " h " + m + " min";
+    if (m > 0) return m + " min " + s + " s";
+    return s + " s";
+  }
+
+  // The badge's words for a view of the keep-alive.
+  function describe(view) {
+    var parts;
+    switch (view.state) {
+      case "starting": return "keep-alive starting";
+      case "stopped": return "keep-alive stopped: " + view.reason;
+      case "stopping": return "keep-alive stopping: waiting for the kernel to confirm";
+      case "reconnecting": parts = ["keep-alive reconnecting"]; break;
+      case "busy": parts = ["keep-alive: kernel busy", view.unanswered + " unanswered"]; break;
+      default: parts = ["keep-alive running"];
+    }
+    parts.push(view.beats + (view.beats === 1 ? " beat" : " beats"));
+    if (view.remainingMs !== null) parts.push(formatDuration(view.remainingMs) + " left");
+    return parts.join(" · ");
+  }
+
+  // One keep-alive in one page.
+  //   config: {interval (s), maxDuration (s or null)}
+  //   io: {now() ms, setTimer(fn, ms) -> id, clearTimer(id), random() in [0, 1),
+  //        connect() (answer with connected() / disconnected()), send(message) (true if sent),
+  //        close(), onChange(view)}
+  function KeepAlive(config, io) {
+    this.io = io;
+    this.intervalMs = config.interval * 1000;
+    this.deadline = config.maxDuration === null ? null : io.now() + config.maxDuration * 1000;
+    this.state = "starting";
+    this.reason = "";
+    this.beats = 0; // answered, as the kernel counts them
+    this.seq = 0; // beats sent
+    this.pending = new Map(); // seq -> time sent, for beats not answered yet
+    this.connected_ = false;
+    this.attempt = 0; // failed connection attempts in a row
+    this.start = null; // the beat grid's origin
+    this.beatTimer = null;
+    this.retryTimer = null;
+  }
+
+  KeepAlive.prototype.view = function () {
+    return {
+      state: this.state,
+      reason: this.reason,
+      beats: this.beats,
+      unanswered: this.pending.size,
+      remainingMs: this.deadline === null ? null : Math.max(0, this.deadline - this.io.now()),
+    };
+  };
+
+  KeepAlive.prototype.changed = function () { this.io.onChange(this.view()); };
+
+  KeepAlive.prototype.run = function () {
+    this.changed();
+    this.io.connect();
+  };
+
+  KeepAlive.prototype.connected = function () {
+    if (this.state === "stopped" || this.state === "stopping") return;
+    this.connected_ = true;
+    this.attempt = 0;
+    if (this.state === "reconnecting") this.state = "running";
+    if (this.start === null) this.start = this.io.now();
+    this.beat(); // right away, then on the grid
+  };
+
+  KeepAlive.prototype.disconnected = function () {
+    if (this.state === "stopping") this.stop(STOP_REQUESTED);
+    if (this.state === "stopped") return;
+    this.connected_ = false;
+    // Beats sent on the lost connection may or may not have reached the kernel; none will be answered
+    // on this one, so they no longer count as waiting.
+    this.pending.clear();
+    this.state = "reconnecting";
+    var self = this;
+    this.io.clearTimer(this.retryTimer);
+    this.retryTimer = this.io.setTimer(function () {
+      self.retryTimer = null;
+      if (self.state !== "stopped") self.io.connect();
+    }, backoffDelay(this.attempt++, this.io.random));
+    this.changed();
+  };
+
+  KeepAlive.prototype.beat = function () {
+    this.io.clearTimer(this.beatTimer);
+    this.beatTimer = null;
+    if (this.state === "stopped" || this.state === "stopping") return;
+    var now = this.io.now();
+    if (this.deadline !== null && now >= this.deadline) {
+      this.stop("max_duration reached");
+      return;
+    }
+    if (this.connected_) {
+      if (this.pending.size > 0) this.state = "busy";
+      if (this.pending.size < MAX_UNANSWERED) {
+        var seq = ++this.seq;
+        var unanswered = this.pending.size;
+        if (this.io.send({op: "beat", seq: seq, unanswered: unanswered})) this.pending.set(seq, now);
+      }
+      this.changed();
+    }
+    var next = nextSlot(this.start, this.intervalMs, now);
+    if (this.deadline !== null) next = Math.min(next, this.deadline);
+    var self = this;
+    this.beatTimer = this.io.setTimer(function () { self.beat(); }, next - now);
+  };
+
+  // A message from the kernel about this session (see colab_jsalive/_session.py for its keys).
+  KeepAlive.prototype.reply = function (message) {
+    if (this.state === "stopped") return;
+    if (this.state === "stopping" && message.state !== "stopped") return; // answers to earlier beats
+    if (typeof message.seq === "number") this.pending.delete(message.seq);
+    if (typeof message.beats === "number") this.beats = message.beats;
+    if (typeof message.remaining === "number") this.deadline = this.io.now() + message.remaining * 1000;
+    else if (message.remaining === null) this.deadline = null;
+    if (message.state === "stopped") {
+      this.stop(String(message.reason || "stopped by the kernel"));
+      return;
+    }
+    if (this.connected_) this.state = this.pending.size > 0 ? "busy" : "running";
+    this.changed();
+  };
+
+  // The user asked to stop (the badge's button): no more beats, and the kernel is told, so that every
+  // page and status() agree. The connection stays open until the kernel confirms: a busy kernel
+  // confirms once its running cell ends.
+  KeepAlive.prototype.requestStop = function () {
+    if (this.state === "stopped" || this.state === "stopping") return;
+    this.io.clearTimer(this.beatTimer);
+    this.io.clearTimer(this.retryTimer);
+    this.beatTimer = this.retryTimer = null;
+    this.pending.clear();
+    if (!this.connected_ || !this.io.send({op: "stop"})) {
+      this.stop(STOP_REQUESTED);
+      return;
+    }
+    this.state = "stopping";
+    this.changed();
+  };
+
+  KeepAlive.prototype.stop = function (reason) {
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    this.reason = reason;
+    this.connected_ = false;
+    this.io.clearTimer(this.beatTimer);
+    this.io.clearTimer(this.retryTimer);
+    this.beatTimer = this.retryTimer = null;
+    this.pending.clear();
+    this.io.close();
+    this.changed();
+  };
+
+  return {
+    KeepAlive: KeepAlive,
+    MAX_UNANSWERED: MAX_UNANSWERED,
+    backoffDelay: backoffDelay,
+    nextSlot: nextSlot,
+    describe: describe,
+    formatDuration: formatDuration,
+  };
+})();

@@ -1,0 +1,120 @@
+// The channel to the kernel in JupyterLab, Notebook 7 and the classic notebook: the snippet's own
+// WebSocket to the Jupyter server's kernel channels, carrying one comm. The base URL and the token come
+// from the page (never from Python: outputs are saved into notebooks), so this works behind a
+// JupyterHub /user/NAME/ prefix, over https, and with cookie-only authentication.
+function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
+  "use strict";
+  var server = JsaliveJupyterChannel.pageServer();
+  var clientSession = JsaliveJupyterChannel.newId();
+  var socket = null;
+  var commId = null;
+
+  function frame(msgType, content) {
+    return JSON.stringify({
+      channel: "shell",
+      header: {msg_id: JsaliveJupyterChannel.newId(), msg_type: msgType, username: "",
+               session: clientSession, date: new Date().toISOString(), version: "5.3"},
+      parent_header: {}, metadata: {}, content: content, buffers: [],
+    });
+  }
+
+  function onMessage(event) {
+    if (typeof event.data !== "string") return; // binary frames carry other clients' buffers
+    var msg;
+    try { msg = JSON.parse(event.data); } catch (e) { return; }
+    if (!msg || msg.channel !== "iopub" || !msg.header || !msg.content) return;
+    var type = msg.header.msg_type;
+    if (type === "comm_msg" && msg.content.comm_id === commId) {
+      handlers.reply(msg.content.data || {});
+    } else if (type === "comm_close" && msg.content.comm_id === commId) {
+      // The kernel closed our comm without a reply: its target is not registered, which means a new
+      // kernel process (a restart) that has not run inject().
+      handlers.lost("the kernel restarted: run inject() again");
+    } else if (type === "status" && (msg.content.execution_state === "restarting" ||
+                                     msg.content.execution_state === "dead")) {
+      handlers.lost("the kernel restarted: run inject() again");
+    }
+  }
+
+  // The kernel's replies reach every connection to the kernel, the page's own included. The classic
+  // notebook logs an error for each comm message it does not know, so it is told that this comm needs
+  // nothing from it.
+  function quietClassicNotebook(id) {
+    var kernel = window.Jupyter && window.Jupyter.notebook && window.Jupyter.notebook.kernel;
+    var comms = kernel && kernel.id === kernelId && kernel.comm_manager && kernel.comm_manager.comms;
+    if (comms) comms[id] = Promise.resolve({handle_msg: function () {}, handle_close: function () {}});
+  }
+
+  this.frontend = server ? server.app : "unknown";
+
+  this.connect = function () {
+    if (!server) {
+      handlers.lost("this page is not a Jupyter page this keep-alive knows");
+      return;
+    }
+    var url = server.wsBase + "api/kernels/" + encodeURIComponent(kernelId) +
+      "/channels?session_id=" + encodeURIComponent(clientSession) +
+      (server.token ? "&token=" + encodeURIComponent(server.token) : "");
+    var ws;
+    try { ws = new WebSocket(url); } catch (e) { handlers.disconnected(); return; }
+    socket = ws;
+    ws.onopen = function () {
+      if (socket !== ws) return;
+      commId = JsaliveJupyterChannel.newId();
+      quietClassicNotebook(commId);
+      ws.send(frame("comm_open", {comm_id: commId, target_name: target, data: hello()}));
+      handlers.connected();
+    };
+    ws.onmessage = function (event) { if (socket === ws) onMessage(event); };
+    ws.onclose = function () {
+      if (socket !== ws) return;
+      socket = null;
+      handlers.disconnected();
+    };
+  };
+
+  this.send = function (data) {
+    if (!socket || socket.readyState !== WebSocket.OPEN || commId === null) return false;
+    socket.send(frame("comm_msg", {comm_id: commId, data: data}));
+    return true;
+  };
+
+  this.close = function () {
+    var ws = socket;
+    socket = null;
+    if (!ws) return;
+    if (ws.readyState === WebSocket.OPEN && commId !== null) {
+      ws.send(frame("comm_close", {comm_id: commId, data: {}}));
+    }
+    ws.close();
+  };
+}
+
+// Where the Jupyter server is, as this page knows it.
+JsaliveJupyterChannel.pageServer = function () {
+  "use strict";
+  var origin = location.protocol.replace(/^http/, "ws") + "//" + location.host;
+  var el = document.getElementById("jupyter-config-data");
+  if (el) { // JupyterLab 4 and Notebook 7
+    var c;
+    try { c = JSON.parse(el.textContent); } catch (e) { return null; }
+    var apps = {"JupyterLab": "jupyterlab", "Jupyter Notebook": "notebook"};
+    var base = c.baseUrl || "/";
+    return {app: apps[c.appName] || "jupyterlab", token: c.token || "",
+            wsBase: c.wsUrl ? c.wsUrl.replace(/\/?$/, "/") : origin + base};
+  }
+  var d = document.body && document.body.dataset;
+  if (d && d.baseUrl !== undefined) { // the classic notebook (nbclassic): data-ws-url is a host only
+    return {app: "nbclassic", token: d.jupyterApiToken || "",
+            wsBase: (d.wsUrl || origin) + d.baseUrl};
+  }
+  return null;
+};
+
+// A random id for messages and comms. crypto.randomUUID exists only in secure contexts (https,
+// localhost); getRandomValues exists everywhere.
+JsaliveJupyterChannel.newId = function () {
+  "use strict";
+  var bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+};

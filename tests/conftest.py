@@ -1,0 +1,49 @@
+"""Fixtures with real parts: one Jupyter server, one Chromium, and a notebook open in each frontend."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from tests.harness import FRONTENDS, JupyterServer, KernelClient, NotebookPage, launch_browser
+
+# Cells the browser tests run in the notebook's kernel. Short intervals keep the tests quick; the
+# warning they cause (beats under 1 s waste resources) is expected here.
+PRELUDE = "import warnings\nwarnings.simplefilter('ignore')\nimport colab_jsalive\n"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """A real jupyter_server behind a JupyterHub-style /user/NAME/ prefix, with a token."""
+    srv = JupyterServer(tmp_path_factory.mktemp("jupyter"), base_url="/user/tester/").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_browser(playwright)
+        yield chromium
+        chromium.close()
+
+
+def open_notebook(browser, server, frontend):
+    """Open a new notebook in ``frontend`` and connect a second, browserless client to its kernel."""
+    page = NotebookPage(browser, server, frontend, server.new_notebook(f"nb{next(_names)}.ipynb"))
+    page.run(PRELUDE)
+    return page, KernelClient(server, page.kernel_id)
+
+
+@pytest.fixture(scope="module", params=FRONTENDS)
+def notebook(request, browser, server):
+    """(page, kernel client): one notebook per frontend, shared by the tests of a module."""
+    page, client = open_notebook(browser, server, request.param)
+    yield page, client
+    client.close()
+    page.close()
+    server.shutdown_kernel(page.kernel_id)

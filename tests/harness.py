@@ -1,0 +1,382 @@
+"""Real parts for the tests and the demo: a jupyter_server, headless Chromium, and the three frontends.
+
+Nothing here is emulated. The server is started as a subprocess with private Jupyter directories, the
+browser is Debian's Chromium (or Playwright's) driven by Playwright, and cells run through each
+frontend's own machinery, so the outputs are trusted and their JavaScript runs as a user's would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
+
+
+def wait_for(condition, timeout: float, what: str, poll: float = 0.1):
+    """Return the first truthy value of ``condition()`` within ``timeout`` seconds, else fail."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = condition()
+            if value:
+                return value
+        except Exception as error:  # the condition may fail until it holds (a page still loading)
+            last_error = error
+        if time.monotonic() > deadline:
+            detail = f" (last error: {last_error!r})" if last_error else ""
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}{detail}")
+        time.sleep(poll)
+
+
+def holds_for(condition, seconds: float, what: str, poll: float = 0.1) -> None:
+    """Fail as soon as ``condition()`` is false during the next ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert condition(), f"{what} stopped holding"
+        time.sleep(poll)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium_executable() -> str | None:
+    """The system Chromium if there is one; None lets Playwright use its own download."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+class JupyterServer:
+    """A real jupyter_server with JupyterLab, Notebook 7 and nbclassic, in its own directories."""
+
+    def __init__(self, workdir: Path, base_url: str = "/", cull_idle_timeout: int | None = None,
+                 cull_interval: int = 2):
+        self.workdir = Path(workdir)
+        self.root = self.workdir / "notebooks"
+        self.base_url = base_url
+        self.token = "tok-" + secrets.token_hex(12)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}{base_url}"
+        self.cull_idle_timeout = cull_idle_timeout
+        self.cull_interval = cull_interval
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> JupyterServer:
+        for name in ("notebooks", "data", "config", "runtime"):
+            (self.workdir / name).mkdir(parents=True, exist_ok=True)
+        env = dict(
+            os.environ,
+            JUPYTER_DATA_DIR=str(self.workdir / "data"),
+            JUPYTER_CONFIG_DIR=str(self.workdir / "config"),
+            JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
+            JUPYTER_PLATFORM_DIRS="1",
+            PYTHONWARNINGS="ignore",
+        )
+        args = [
+            sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={self.port}",
+            "--port-retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
+            "--allow-root", f"--ServerApp.root_dir={self.root}", f"--ServerApp.base_url={self.base_url}",
+            "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
+            # Lab's news and update checks would try the internet on every page load.
+            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+        if self.cull_idle_timeout is not None:
+            args += [
+                f"--MappingKernelManager.cull_idle_timeout={self.cull_idle_timeout}",
+                f"--MappingKernelManager.cull_interval={self.cull_interval}",
+                "--MappingKernelManager.cull_connected=True",
+            ]
+        self.log = open(self.workdir / "server.log", "wb")
+        self.process = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(self._answers, 60, "the Jupyter server to answer")
+        return self
+
+    def _answers(self) -> bool:
+        assert self.process is not None and self.process.poll() is None, "the server exited"
+        self.api("GET", "api/status")
+        return True
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def api(self, method: str, path: str, body: dict | None = None):
+        """Call the REST API without counting as user activity."""
+        sep = "&" if "?" in path else "?"
+        request = urllib.request.Request(
+            f"{self.url}{path}{sep}no_track_activity=1",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            data = response.read()
+        return json.loads(data) if data else None
+
+    def kernel_ids(self) -> set[str]:
+        return {k["id"] for k in self.api("GET", "api/kernels")}
+
+    def shutdown_kernel(self, kernel_id: str) -> None:
+        try:
+            self.api("DELETE", f"api/kernels/{kernel_id}")
+        except urllib.error.HTTPError as error:
+            if error.code != 404:
+                raise
+
+    def connection_file(self, kernel_id: str) -> Path:
+        return self.workdir / "runtime" / f"kernel-{kernel_id}.json"
+
+    def new_notebook(self, name: str) -> str:
+        nb = nbformat.v4.new_notebook()
+        nb.cells.append(nbformat.v4.new_code_cell(""))
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, self.root / name)
+        return name
+
+    def page_url(self, frontend: str, notebook: str, workspace: str = "") -> str:
+        path = {
+            # Each Lab page gets a workspace of its own, or Lab would reopen earlier notebooks too.
+            "jupyterlab": f"lab/workspaces/{workspace or secrets.token_hex(4)}/tree/{notebook}",
+            "notebook": f"notebooks/{notebook}",
+            "nbclassic": f"nbclassic/notebooks/{notebook}",
+        }[frontend]
+        return f"{self.url}{path}?token={self.token}"
+
+
+# In-page helpers. Lab and Notebook 7 expose their app (expose_app_in_browser); cells are added and run
+# through the app's own commands. The classic notebook has its global Jupyter.notebook.
+_KERNEL_READY_JS = {
+    "lab": """async () => {
+        const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+        if (!panel || !panel.sessionContext) return null;
+        await panel.sessionContext.ready;
+        const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+        return kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle' ? kernel.id : null;
+    }""",
+    "nbclassic": """() => {
+        const nb = window.Jupyter && Jupyter.notebook;
+        const k = nb && nb.kernel;
+        return k && k.is_connected() && nb.kernel.id ? k.id : null;
+    }""",
+}
+_RUN_CELL_JS = {
+    "lab": """async (code) => {
+        const app = window.jupyterapp;
+        const nb = app.shell.currentWidget.content;
+        nb.activeCellIndex = nb.widgets.length - 1;
+        await app.commands.execute('notebook:insert-cell-below');
+        nb.activeCell.model.sharedModel.setSource(code);
+        await app.commands.execute('notebook:run-cell');
+        return nb.widgets.length - 1;
+    }""",
+    "nbclassic": """(code) => {
+        const nb = Jupyter.notebook;
+        const cell = nb.insert_cell_at_bottom('code');
+        cell.set_text(code);
+        cell.execute();
+        return nb.ncells() - 1;
+    }""",
+}
+_SAVE_JS = {
+    "lab": "async () => { await window.jupyterapp.commands.execute('docmanager:save'); return true; }",
+    "nbclassic": "async () => { await Jupyter.notebook.save_notebook(); return true; }",
+}
+_CELL_SELECTOR = {"lab": ".jp-Notebook .jp-Cell", "nbclassic": "#notebook-container .cell"}
+
+
+class SocketLog:
+    """What one WebSocket of a page sent and whether it is closed, seen from the browser's side."""
+
+    def __init__(self, ws):
+        self.url = ws.url
+        self.ours = False  # the frontend's own kernel connection uses the same URL; ours opens the comm
+        self.closed = False
+        self.beats: list[str] = []  # the session of every beat sent
+        ws.on("framesent", self._sent)
+        ws.on("close", lambda _ws: setattr(self, "closed", True))
+
+    def _sent(self, payload) -> None:
+        if not isinstance(payload, str) or ("colab_jsalive" not in payload and not self.ours):
+            return
+        msg = json.loads(payload)
+        content = msg.get("content", {})
+        if msg["header"]["msg_type"] == "comm_open" and content.get("target_name") == "colab_jsalive":
+            self.ours = True
+        elif self.ours and msg["header"]["msg_type"] == "comm_msg":
+            data = content.get("data", {})
+            if data.get("op") == "beat":
+                self.beats.append(data.get("session"))
+
+
+class NotebookPage:
+    """One notebook open in one frontend, in its own browser context."""
+
+    def __init__(self, browser, server: JupyterServer, frontend: str, notebook: str):
+        self.server = server
+        self.frontend = frontend
+        self.family = "nbclassic" if frontend == "nbclassic" else "lab"
+        self.notebook = notebook
+        self.context = browser.new_context(viewport={"width": 1200, "height": 900})
+        self.page = self.context.new_page()
+        self.console: list[str] = []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        self.sockets: list[SocketLog] = []
+        self.page.on("websocket", lambda ws: self.sockets.append(SocketLog(ws)))
+        self.page.goto(server.page_url(frontend, notebook), wait_until="domcontentloaded")
+        self.kernel_id = wait_for(
+            lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]), 120,
+            f"{frontend} to open {notebook} with a running kernel")
+
+    def run(self, code: str) -> int:
+        """Add a cell holding ``code`` at the end of the notebook, run it, and return its index."""
+        return self.page.evaluate(_RUN_CELL_JS[self.family], code)
+
+    def cell(self, index: int):
+        return self.page.locator(_CELL_SELECTOR[self.family]).nth(index)
+
+    def badge(self, index: int):
+        return self.cell(index).locator(".colab-jsalive-badge")
+
+    def badge_data(self, index: int) -> dict:
+        """The badge's state as the snippet sets it on the element (data-state, data-beats, ...)."""
+        return self.badge(index).evaluate(
+            "el => Object.assign({text: el.querySelector('.colab-jsalive-text').textContent}, el.dataset)")
+
+    def wait_badge(self, index: int, state: str, timeout: float = 30) -> dict:
+        return wait_for(
+            lambda: (d := self.badge_data(index))["state"] == state and d, timeout,
+            f"the badge in cell {index} to show {state!r}")
+
+    def keepalive_sockets(self) -> list[SocketLog]:
+        """The WebSockets the keep-alive opened in this page, as Chromium saw them."""
+        self.page.evaluate("0")  # let Playwright deliver the WebSocket events it holds
+        return [log for log in self.sockets if log.ours]
+
+    def beats_sent(self, session: str) -> int:
+        return sum(log.beats.count(session) for log in self.keepalive_sockets())
+
+    def save(self) -> None:
+        self.page.evaluate(_SAVE_JS[self.family])
+
+    def close(self) -> None:
+        self.context.close()
+
+
+class KernelClient:
+    """A second client of the notebook's kernel, straight over ZMQ: no browser involved."""
+
+    def __init__(self, server: JupyterServer, kernel_id: str):
+        from jupyter_client import BlockingKernelClient
+
+        self.client = BlockingKernelClient(connection_file=str(server.connection_file(kernel_id)))
+        self.client.load_connection_file()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=30)
+
+    def run(self, code: str, timeout: float = 60) -> str:
+        """Run ``code`` in the kernel; return its stdout, or raise with the kernel's traceback."""
+        out: list[str] = []
+        errors: list[str] = []
+
+        def on_output(msg):
+            if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                errors.append("\n".join(msg["content"]["traceback"]))
+
+        self.client.execute_interactive(code, timeout=timeout, output_hook=on_output)
+        if errors:
+            raise RuntimeError(f"kernel error running {code!r}:\n{errors[0]}")
+        return "".join(out)
+
+    def status(self) -> dict:
+        """colab_jsalive.status() in the kernel, as a dict."""
+        text = self.run(
+            "import colab_jsalive as _cj, dataclasses as _dc, json as _json\n"
+            "print(_json.dumps(_dc.asdict(_cj.status()), default=str))")
+        return json.loads(text)
+
+    def close(self) -> None:
+        self.client.stop_channels()
+
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
+
+
+def culling_trial(browser, server: JupyterServer, interval: float, outlive: float,
+                  frontend: str = "jupyterlab", log=lambda line: None) -> dict:
+    """The product's claim, run for real against ``server``'s idle culler.
+
+    Two notebooks open in ``frontend``: one runs ``inject(interval)``, the control does not. The
+    control's kernel must be culled; the keep-alive's kernel must still be running ``outlive`` seconds
+    after inject(); after its Stop button is pressed it must be culled too. Returns what was seen.
+    """
+    assert server.cull_idle_timeout, "the server needs an idle culler"
+    keep = NotebookPage(browser, server, frontend, server.new_notebook("with-keepalive.ipynb"))
+    control = NotebookPage(browser, server, frontend, server.new_notebook("control.ipynb"))
+    result = {"keep": keep, "control": control, "frontend": frontend}
+    control.run("print('control: no keep-alive here')")
+    cell = keep.run(
+        "import colab_jsalive\n"
+        f"ka = colab_jsalive.inject(interval={interval!r}, label='demo: keep me alive')")
+    badge = keep.wait_badge(cell, "running", 60)
+    started = time.monotonic()
+    log(f"inject() running in {frontend}: {badge['text']}")
+    timeout = server.cull_idle_timeout
+    wait_for(lambda: control.kernel_id not in server.kernel_ids(), 6 * timeout + 30,
+             "the culler to cull the idle control kernel", poll=0.5)
+    result["control_culled_after"] = time.monotonic() - started
+    log(f"control kernel culled after {result['control_culled_after']:.0f} s")
+    assert keep.kernel_id in server.kernel_ids(), "the keep-alive kernel was culled with the control"
+    holds_for(lambda: keep.kernel_id in server.kernel_ids(),
+              max(0.0, outlive - (time.monotonic() - started)),
+              "the keep-alive kernel staying alive", poll=0.5)
+    result["keep_alive_for"] = time.monotonic() - started
+    result["beats"] = int(keep.badge_data(cell)["beats"])
+    result["badge"] = keep.badge(cell)
+    log(f"keep-alive kernel still running after {result['keep_alive_for']:.0f} s, "
+        f"{result['beats']} beats")
+    keep.badge(cell).locator("button.colab-jsalive-stop").click()
+    keep.wait_badge(cell, "stopped", 30)
+    stopped = time.monotonic()
+    wait_for(lambda: keep.kernel_id not in server.kernel_ids(), 6 * timeout + 30,
+             "the culler to cull the keep-alive kernel after Stop", poll=0.5)
+    result["culled_after_stop"] = time.monotonic() - stopped
+    log(f"after Stop, the keep-alive kernel was culled in {result['culled_after_stop']:.0f} s")
+    return result
