@@ -60,7 +60,7 @@ class Receiver:
         if not isinstance(data, dict):
             return None
         token, op, seq = data.get("session"), data.get("op"), data.get("seq")
-        if not isinstance(token, str) or not _TOKEN.match(token) or op not in _OPS:
+        if not (isinstance(token, str) and _TOKEN.match(token) and isinstance(op, str) and op in _OPS):
             return None
         if not (isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**53):
             seq = None
@@ -77,7 +77,7 @@ class Receiver:
                 frontend = data.get("frontend")
                 live.record_beat(
                     min(max(unanswered, 0), _MAX_UNANSWERED),
-                    frontend if frontend in _FRONTENDS else "unknown",
+                    frontend if isinstance(frontend, str) and frontend in _FRONTENDS else "unknown",
                 )
             return live.reply(seq)
         ended = self._ended.get(token)

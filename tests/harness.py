@@ -340,7 +340,8 @@ def launch_browser(playwright):
 
 
 def culling_trial(browser, server: JupyterServer, interval: float, outlive: float,
-                  frontend: str = "jupyterlab", log=lambda line: None) -> dict:
+                  frontend: str = "jupyterlab", log=lambda line: None,
+                  before_stop=lambda result: None) -> dict:
     """The product's claim, run for real against ``server``'s idle culler.
 
     Two notebooks open in ``frontend``: one runs ``inject(interval)``, the control does not. The
@@ -372,6 +373,7 @@ def culling_trial(browser, server: JupyterServer, interval: float, outlive: floa
     result["badge"] = keep.badge(cell)
     log(f"keep-alive kernel still running after {result['keep_alive_for']:.0f} s, "
         f"{result['beats']} beats")
+    before_stop(result)
     keep.badge(cell).locator("button.colab-jsalive-stop").click()
     keep.wait_badge(cell, "stopped", 30)
     stopped = time.monotonic()

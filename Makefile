@@ -1,0 +1,37 @@
+# `make test` sets up everything on a fresh machine and runs every test; `make demo` shows the claim.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-test
+
+.PHONY: test demo setup chromium node clean
+
+test: setup
+	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+demo: setup
+	$(PY) -m demo
+
+setup: $(STAMP) chromium node
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[test]"
+	touch $@
+
+# A Chromium for the browser tests: one on PATH, else Playwright's own, else Debian's (as root).
+chromium: $(STAMP)
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif timeout 300 $(PY) -m playwright install chromium; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "No Chromium found: install one (apt-get install chromium) and run make again." >&2; exit 1; fi
+
+# Node runs the JavaScript core's tests and checks that rendered snippets parse.
+node:
+	@if command -v node >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs; \
+	else echo "No node found: install Node.js 20 or newer and run make again." >&2; exit 1; fi
+
+clean:
+	rm -rf $(VENV) demo-output dist build *.egg-info

@@ -1,0 +1,60 @@
+"""`make demo`: the product's claim, shown on a real Jupyter server with an aggressive idle culler.
+
+Two notebooks open in JupyterLab in headless Chromium. One runs ``inject()``, the other does not. The
+server culls kernels idle for CULL_TIMEOUT seconds, even with a page connected. The demo prints what
+happened to each kernel, saves a screenshot of the badge, and exits 0 only when the keep-alive kernel
+lived and the control was culled.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from tests.harness import JupyterServer, culling_trial, launch_browser
+
+CULL_TIMEOUT = 20  # seconds idle before the server culls a kernel
+INTERVAL = 5.0  # seconds between beats
+OUTLIVE = 3 * CULL_TIMEOUT  # how long the keep-alive kernel must outlive the culler
+OUTPUT = Path("demo-output")
+
+
+def main() -> int:
+    OUTPUT.mkdir(exist_ok=True)
+    screenshot = OUTPUT / "badge.png"
+    print(f"Jupyter server with an idle culler: cull_idle_timeout={CULL_TIMEOUT} s, cull_connected=True")
+    with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
+        server = JupyterServer(Path(workdir), cull_idle_timeout=CULL_TIMEOUT).start()
+        browser = launch_browser(playwright)
+        try:
+            result = culling_trial(
+                browser, server, INTERVAL, OUTLIVE, log=lambda line: print("  " + line, flush=True),
+                before_stop=lambda r: r["badge"].screenshot(path=str(screenshot)))
+        except (AssertionError, TimeoutError) as error:
+            print(f"\nFAILED: {error}")
+            return 1
+        finally:
+            browser.close()
+            server.stop()
+    rows = [
+        ("notebook", "keep-alive", "beats", "kernel"),
+        ("with-keepalive.ipynb", f"inject(interval={INTERVAL:g})", str(result["beats"]),
+         f"alive after {result['keep_alive_for']:.0f} s; culled {result['culled_after_stop']:.0f} s after Stop"),
+        ("control.ipynb", "none", "0", f"culled after {result['control_culled_after']:.0f} s"),
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    print()
+    for n, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        if n == 0:
+            print("  ".join("-" * width for width in widths))
+    print(f"\nbadge screenshot: {screenshot}")
+    print("OK: the kernel with inject() outlived the idle culler; the control kernel was culled.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+// The keep-alive's page logic (js/core.js) driven by a fake clock and a fake channel: no browser, no
+// network, no real time. Run by tests/test_js_core.py through `node --test`.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+
+const source = readFileSync(new URL("../../js/core.js", import.meta.url), "utf8");
+const core = new Function(source + "\nreturn JsaliveCore;")();
+
+// A fake world: a clock that moves only when told, timers that fire only when due, a channel that
+// records what it sends.
+function world({ interval = 1, maxDuration = null, random = () => 0.5 } = {}) {
+  const w = { t: 0, timers: new Map(), nextId: 1, sent: [], views: [], connects: 0, closed: 0, up: true };
+  const io = {
+    now: () => w.t,
+    setTimer: (fn, ms) => { const id = w.nextId++; w.timers.set(id, { fn, at: w.t + ms }); return id; },
+    clearTimer: (id) => { w.timers.delete(id); },
+    random,
+    connect: () => { w.connects++; },
+    send: (m) => { if (!w.up) return false; w.sent.push(m); return true; },
+    close: () => { w.closed++; },
+    onChange: (v) => { w.views.push(v); },
+  };
+  w.ka = new core.KeepAlive({ interval, maxDuration }, io);
+  // Move the clock to `t`, firing each timer that falls due on the way, at its own time.
+  w.advance = (to) => {
+    for (;;) {
+      const due = [...w.timers.entries()].filter(([, x]) => x.at <= to).sort((a, b) => a[1].at - b[1].at)[0];
+      if (!due) break;
+      w.timers.delete(due[0]);
+      w.t = Math.max(w.t, due[1].at);
+      due[1].fn();
+    }
+    w.t = to;
+  };
+  // Jump the clock without firing anything (a throttled background tab), then fire what is due once.
+  w.wakeLate = (to) => { w.t = to; const due = [...w.timers.entries()].filter(([, x]) => x.at <= to);
+    for (const [id, x] of due) { w.timers.delete(id); x.fn(); } };
+  w.beats = () => w.sent.filter((m) => m.op === "beat");
+  w.view = () => w.views[w.views.length - 1];
+  w.answer = (m, extra = {}) => w.ka.reply({ seq: m.seq, state: "running", beats: m.seq, remaining: null, ...extra });
+  return w;
+}
+
+test("beats right after connecting, then on a fixed grid", () => {
+  const w = world({ interval: 1 });
+  w.ka.run();
+  assert.equal(w.connects, 1);
+  w.advance(250);
+  w.ka.connected();
+  assert.equal(w.beats().length, 1);
+  w.advance(250 + 10_000);
+  assert.equal(w.beats().length, 11);
+  // the grid starts at the connection; the next beat is due one interval after the last
+  const [next] = [...w.timers.values()];
+  assert.equal(next.at, 250 + 11_000);
+});
+
+test("a late wake-up sends one beat, not a burst, and keeps the grid", () => {
+  const w = world({ interval: 1 });
+  w.ka.run();
+  w.ka.connected();
+  w.wakeLate(5_500); // slots at 1 s .. 5 s were missed
+  assert.equal(w.beats().length, 2);
+  const [next] = [...w.timers.values()];
+  assert.equal(next.at, 6_000);
+});
+
+test("beats go on while the kernel is busy, counted as unanswered and bounded", () => {
+  const w = world({ interval: 1 });
+  w.ka.run();
+  w.ka.connected();
+  w.advance(3_000);
+  assert.deepEqual(w.beats().map((m) => m.unanswered), [0, 1, 2, 3]);
+  assert.equal(w.view().state, "busy");
+  assert.equal(w.view().unanswered, 4);
+  w.advance(3_000 + (core.MAX_UNANSWERED + 50) * 1_000);
+  assert.equal(w.beats().length, core.MAX_UNANSWERED, "no more than MAX_UNANSWERED in flight");
+  // The busy cell ends: the kernel answers every queued beat, none lost.
+  for (const m of w.beats()) w.answer(m);
+  assert.equal(w.view().unanswered, 0);
+  assert.equal(w.view().state, "running");
+  assert.equal(w.view().beats, core.MAX_UNANSWERED);
+  w.advance(w.t + 1_000);
+  assert.equal(w.beats().length, core.MAX_UNANSWERED + 1, "beating resumes");
+});
+
+test("lost connections are retried with capped exponential backoff and jitter", () => {
+  const delays = [];
+  for (const r of [0, 1]) {
+    const w = world({ random: () => r });
+    w.ka.run();
+    const seen = [];
+    for (let i = 0; i < 8; i++) {
+      w.ka.disconnected();
+      const [timer] = [...w.timers.values()].filter((x) => x.at > w.t);
+      seen.push(timer.at - w.t);
+      w.advance(timer.at);
+    }
+    assert.equal(w.connects, 9);
+    assert.equal(w.view().state, "reconnecting");
+    delays.push(seen);
+  }
+  assert.deepEqual(delays[0], [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
+  assert.deepEqual(delays[1], [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+});
+
+test("reconnecting resets the backoff and beats at once", () => {
+  const w = world({ random: () => 0 });
+  w.ka.run();
+  w.ka.connected();
+  w.ka.disconnected();
+  w.ka.disconnected();
+  w.ka.connected();
+  assert.equal(w.view().state, "running");
+  assert.equal(w.beats().length, 2);
+  w.ka.disconnected();
+  const [retry] = [...w.timers.values()].filter((x) => x.at > w.t && x.at - w.t < 1000);
+  assert.equal(retry.at - w.t, 500);
+});
+
+test("max_duration ends the keep-alive in the page even when the kernel never answers", () => {
+  const w = world({ interval: 1, maxDuration: 3.5 });
+  w.ka.run();
+  w.ka.connected();
+  w.advance(60_000);
+  assert.equal(w.view().state, "stopped");
+  assert.equal(w.view().reason, "max_duration reached");
+  assert.equal(w.beats().length, 4); // at 0, 1, 2, 3 s; the deadline falls at 3.5 s
+  assert.equal(w.timers.size, 0, "no timer left running");
+  assert.equal(w.closed, 1);
+});
+
+test("the kernel's remaining time moves the page's deadline", () => {
+  const w = world({ interval: 1, maxDuration: 100 });
+  w.ka.run();
+  w.ka.connected();
+  w.answer(w.beats()[0], { remaining: 2 });
+  w.advance(10_000);
+  assert.equal(w.view().reason, "max_duration reached");
+  assert.equal(w.beats().length, 2);
+});
+
+test("a stop reply from the kernel stops the page at once", () => {
+  const w = world({ interval: 1 });
+  w.ka.run();
+  w.ka.connected();
+  w.ka.reply({ seq: 1, state: "stopped", reason: "replaced by a newer inject()", beats: 1 });
+  assert.equal(w.view().state, "stopped");
+  assert.equal(w.view().reason, "replaced by a newer inject()");
+  assert.equal(w.timers.size, 0);
+  w.advance(10_000);
+  assert.equal(w.beats().length, 1);
+  w.ka.connected(); // late events after a stop change nothing
+  w.ka.disconnected();
+  assert.equal(w.beats().length, 1);
+  assert.equal(w.timers.size, 0);
+});
+
+test("the Stop button asks the kernel, then stops on its confirmation", () => {
+  const w = world({ interval: 1 });
+  w.ka.run();
+  w.ka.connected();
+  w.ka.requestStop();
+  assert.equal(w.view().state, "stopping");
+  assert.equal(w.sent[w.sent.length - 1].op, "stop");
+  w.advance(10_000);
+  assert.equal(w.beats().length, 1, "no beats while stopping");
+  w.answer(w.beats()[0]); // an answer to an earlier beat does not undo the stop
+  assert.equal(w.view().state, "stopping");
+  w.ka.reply({ seq: null, state: "stopped", reason: "stopped with the badge's Stop button", beats: 1 });
+  assert.equal(w.view().state, "stopped");
+  assert.equal(w.closed, 1);
+});
+
+test("the Stop button stops at once when the kernel cannot be told", () => {
+  const w = world({ interval: 1 });
+  w.ka.run();
+  w.ka.requestStop(); // never connected
+  assert.equal(w.view().state, "stopped");
+  assert.equal(w.view().reason, "stopped with the badge's Stop button");
+  assert.equal(w.timers.size, 0);
+});
+
+test("the badge's words", () => {
+  const v = { state: "running", reason: "", beats: 1, unanswered: 0, remainingMs: 3_600_000 * 11 + 61_000 };
+  assert.equal(core.describe(v), "keep-alive running · 1 beat · 11 h 1 min left");
+  assert.equal(core.describe({ ...v, state: "busy", beats: 4, unanswered: 2, remainingMs: null }),
+    "keep-alive: kernel busy · 2 unanswered · 4 beats");
+  assert.equal(core.describe({ ...v, state: "reconnecting", remainingMs: 90_000 }),
+    "keep-alive reconnecting · 1 beat · 1 min 30 s left");
+  assert.equal(core.describe({ ...v, state: "stopped", reason: "max_duration reached" }),
+    "keep-alive stopped: max_duration reached");
+  assert.equal(core.formatDuration(-5), "0 s");
+});

@@ -1,0 +1,81 @@
+"""The snippet: rendered from js/ through one cached Jinja environment, every value through |tojson."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from colab_jsalive._render import _environment, snippet
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE_LABELS = [
+    "</script><script>window.__pwned = 1</script>",
+    "<img src=x onerror=\"window.__pwned = 1\">",
+    "'; window.__pwned = 1; '",
+    '"); window.__pwned = 1; ("',
+    "`${window.__pwned = 1}`",
+    "${x}",
+    "{{ x }}",
+    "{% raw %}",
+    "line\u2028separator\u2029paragraph",
+    "\\\\\"\\",
+    "naïve 日本語 🚀",
+]
+
+
+def config(label: str = "") -> dict:
+    return {"session": "0" * 32, "kernel_id": "k-1", "target": "colab_jsalive", "interval": 60.0,
+            "max_duration": 43200.0, "label": label}
+
+
+def test_the_environment_is_built_once():
+    assert _environment() is _environment()
+
+
+def test_every_value_enters_the_templates_through_tojson():
+    for template in (ROOT / "js").glob("*.jinja"):
+        for expression in re.findall(r"{{(.*?)}}", template.read_text()):
+            assert re.search(r"\|\s*tojson\s*$", expression), f"{template.name}: {{{{{expression}}}}}"
+
+
+@pytest.mark.parametrize("label", HOSTILE_LABELS)
+def test_the_snippet_parses_whatever_the_label(label, tmp_path):
+    script = tmp_path / "snippet.js"
+    script.write_text(snippet(config(label)), encoding="utf-8")
+    result = subprocess.run([shutil.which("node") or "node", "--check", str(script)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_label_cannot_close_the_script_element():
+    text = snippet(config(HOSTILE_LABELS[0]))
+    assert "</script" not in text.lower() and "<img" not in text
+
+
+def test_the_badge_shows_hostile_labels_as_text_and_creates_no_markup(browser):
+    """In Chromium: each label shows exactly as given, and no element or script comes from it."""
+    context = browser.new_context()
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    try:
+        for label in HOSTILE_LABELS:
+            page.set_content("<!doctype html><div id='out'></div>")
+            # Jupyter evaluates the snippet with `element` bound to the output node.
+            page.evaluate("code => { const element = document.getElementById('out'); eval(code); }",
+                          snippet(config(label)))
+            badge = page.locator("#out .colab-jsalive-badge")
+            assert badge.locator(".colab-jsalive-label").text_content() == label
+            tags = badge.evaluate("el => [...el.querySelectorAll('*')].map(e => e.tagName)")
+            assert tags == ["SPAN", "STRONG", "SPAN", "BUTTON"], label
+            assert page.evaluate("window.__pwned") is None, label
+            # Outside a Jupyter page there is no channel: the badge says so and nothing keeps running.
+            assert badge.get_attribute("data-state") == "stopped"
+            assert "not a Jupyter page" in badge.get_attribute("data-reason")
+    finally:
+        context.close()
+    assert dialogs == []

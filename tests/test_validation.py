@@ -1,0 +1,102 @@
+"""inject()'s arguments: every bad value gets a TypeError or ValueError naming the argument and value."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import timedelta
+from fractions import Fraction
+
+import pytest
+
+from colab_jsalive import inject
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    # Outside a kernel inject() warns once that it does nothing; these tests are about arguments.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+@pytest.mark.parametrize("value", [True, False, "60", None, b"1", [60], 1j])
+def test_interval_of_the_wrong_type_is_a_type_error(value):
+    with pytest.raises(TypeError, match=r"interval must be a number of seconds.*" + type(value).__name__):
+        inject(value)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, 86401])
+def test_interval_out_of_range_is_a_value_error(value):
+    with pytest.raises(ValueError, match=r"interval must be"):
+        inject(value)
+
+
+def test_the_error_names_the_value():
+    with pytest.raises(ValueError, match=r"got -1\b"):
+        inject(-1)
+
+
+@pytest.mark.parametrize("value", [1, 60, 0.5, 2.5, Fraction(3, 2), timedelta(seconds=30), 86400])
+def test_good_intervals_are_accepted(value):
+    assert inject(value).active is False  # outside a kernel: inactive, but no error
+
+
+def test_interval_under_one_second_warns_that_it_wastes_resources():
+    with pytest.warns(RuntimeWarning, match="waste resources"):
+        inject(0.5)
+
+
+def test_interval_of_one_second_or_more_does_not_warn_about_waste():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        inject(1)
+    assert not [w for w in caught if "waste" in str(w.message)]
+
+
+@pytest.mark.parametrize("value", [0, -5, 0.0, math.nan, math.inf, timedelta(0), timedelta(seconds=-1)])
+def test_max_duration_out_of_range_is_a_value_error(value):
+    with pytest.raises(ValueError, match=r"max_duration must be a positive, finite number of seconds"):
+        inject(max_duration=value)
+
+
+@pytest.mark.parametrize("value", [True, "1h", [1]])
+def test_max_duration_of_the_wrong_type_is_a_type_error(value):
+    with pytest.raises(TypeError, match="max_duration must be"):
+        inject(max_duration=value)
+
+
+@pytest.mark.parametrize("value", [None, 1, 3600.5, timedelta(hours=2)])
+def test_good_max_durations_are_accepted(value):
+    inject(max_duration=value)
+
+
+@pytest.mark.parametrize("value", [None, 1, b"x"])
+def test_label_must_be_text(value):
+    with pytest.raises(TypeError, match="label must be a str"):
+        inject(label=value)
+
+
+@pytest.mark.parametrize("value", ["", "colab", "lab", "JUPYTER"])
+def test_unknown_frontend_is_a_value_error_listing_the_choices(value):
+    with pytest.raises(ValueError, match=r"frontend must be one of 'auto', 'jupyter'"):
+        inject(frontend=value)
+
+
+def test_frontend_of_the_wrong_type_is_a_type_error():
+    with pytest.raises(TypeError, match="frontend must be a str"):
+        inject(frontend=None)
+
+
+@pytest.mark.parametrize("value", [1, "yes", None])
+def test_stop_must_be_a_bool(value):
+    with pytest.raises(TypeError, match="stop must be True or False"):
+        inject(stop=value)
+
+
+def test_stop_when_nothing_runs_is_quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        handle = inject(stop=True)
+    assert handle.active is False
+    handle.stop()  # still quiet
