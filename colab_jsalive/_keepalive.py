@@ -22,9 +22,9 @@ class KeepAlive:
     nothing and ``status()`` says why nothing runs.
     """
 
-    def __init__(self, session: Session | None, environment: Environment) -> None:
+    def __init__(self, session: Session | None, inactive: Status | None = None) -> None:
         self._session = session
-        self._environment = environment
+        self._inactive = inactive  # what status() says when no session was started
 
     @property
     def active(self) -> bool:
@@ -39,7 +39,8 @@ class KeepAlive:
     def status(self) -> Status:
         """The kernel's view of this keep-alive."""
         if self._session is None:
-            return _inactive_status(self._environment)
+            assert self._inactive is not None
+            return self._inactive
         return self._session.status()
 
     def __enter__(self) -> KeepAlive:
@@ -92,7 +93,8 @@ def inject(
         session = RECEIVER.live
         if session is not None:
             RECEIVER.end(session, STOPPED)
-        return KeepAlive(session, detect())
+            return KeepAlive(session)
+        return KeepAlive(None, _inactive_status(detect(), "nothing was running"))
     if seconds < 1:
         warnings.warn(
             f"inject(interval={interval!r}): beats more often than once a second only waste resources; "
@@ -109,7 +111,7 @@ def inject(
                 RuntimeWarning,
                 stacklevel=2,
             )
-        return KeepAlive(None, environment)
+        return KeepAlive(None, _inactive_status(environment, environment.reason, seconds, label))
 
     from IPython.display import Javascript, display
 
@@ -127,18 +129,19 @@ def inject(
         "label": label,
     }
     display(Javascript(snippet(config)))
-    return KeepAlive(session, environment)
+    return KeepAlive(session)
 
 
 def status() -> Status:
     """The kernel's view of its keep-alive: the live one, else the one that ended last."""
     session = RECEIVER.latest
     if session is None:
-        return _inactive_status(detect())
+        environment = detect()
+        return _inactive_status(environment, environment.reason or "inject() has not been called")
     return session.status()
 
 
-def _inactive_status(environment: Environment) -> Status:
+def _inactive_status(environment: Environment, reason: str, interval: float = 0.0, label: str = "") -> Status:
     return Status(
         active=False,
         frontend=environment.kind,
@@ -147,7 +150,7 @@ def _inactive_status(environment: Environment) -> Status:
         last_beat=None,
         started=None,
         expires=None,
-        interval=0.0,
-        label="",
-        reason=environment.reason or "not started",
+        interval=interval,
+        label=label,
+        reason=reason,
     )
