@@ -6,6 +6,7 @@ imported just to find out that it is not running.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -17,10 +18,12 @@ _CONNECTION_FILE = re.compile(r"kernel-([0-9a-fA-F-]{8,64})\.json$")
 
 @dataclass(frozen=True)
 class Environment:
-    """``channel`` is "jupyter" (a WebSocket to a Jupyter server) or "" when no channel exists.
+    """``channel`` is "jupyter" (a WebSocket to a Jupyter server), "colab" (Colab's invokeFunction),
+    or "" when no channel exists.
 
-    ``kind`` names the case for ``Status.frontend`` while no browser has answered: "python",
-    "terminal", "vscode", "no-server"; and ``reason`` says, for the user, why no channel exists.
+    ``kind`` names the case for ``Status.frontend`` while no browser has answered: "unknown" where a
+    channel exists, else "python", "terminal", "vscode", "no-colab" or "no-server"; ``reason`` says,
+    for the user, why no channel exists.
     """
 
     channel: str
@@ -30,7 +33,7 @@ class Environment:
 
 
 def detect(frontend: str = "auto") -> Environment:
-    """Find the channel for ``frontend`` ("auto" or "jupyter")."""
+    """Find the channel for ``frontend``: "auto", or "jupyter" / "colab" to force one."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     if shell is None:
@@ -46,6 +49,12 @@ def detect(frontend: str = "auto") -> Environment:
             "vscode",
             "VS Code runs notebook JavaScript in its own output view with no channel to the kernel",
         )
+    if frontend == "colab" or (frontend == "auto" and "COLAB_RELEASE_TAG" in os.environ):
+        if not _colab_output_importable():
+            return Environment(
+                "", "no-colab", "google.colab.output cannot be imported, so this is not a Colab runtime"
+            )
+        return Environment("colab", "unknown")
     kernel_id = _kernel_id()
     if kernel_id is None:
         return Environment(
@@ -54,6 +63,14 @@ def detect(frontend: str = "auto") -> Environment:
             "this kernel was not started by a Jupyter server, so a page has no server to reach it through",
         )
     return Environment("jupyter", "unknown", kernel_id=kernel_id)
+
+
+def _colab_output_importable() -> bool:
+    # google.colab comes with the Colab runtime and is never a dependency; look for it only here.
+    try:
+        return importlib.util.find_spec("google.colab.output") is not None
+    except (ImportError, ValueError):  # no "google" package at all, or a broken one
+        return False
 
 
 def _kernel_id() -> str | None:

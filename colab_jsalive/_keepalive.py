@@ -10,7 +10,7 @@ from ._environment import Environment, detect
 from ._receiver import RECEIVER, TARGET
 from ._session import STOPPED, Session, Status
 
-FRONTENDS = ("auto", "jupyter")
+FRONTENDS = ("auto", "jupyter", "colab")
 _warned: set[str] = set()
 
 
@@ -76,7 +76,7 @@ def inject(
         max_duration: seconds or a ``timedelta`` after which the keep-alive ends by itself (12 hours by
             default); ``None`` runs it until stopped.
         label: text shown in the badge (as text, never as HTML).
-        frontend: "auto" to detect the notebook frontend, or "jupyter" to force the Jupyter channel.
+        frontend: "auto" to detect Colab or Jupyter, or "colab" / "jupyter" to force one channel.
 
     Returns:
         A :class:`KeepAlive` handle. Outside a notebook kernel it is inactive, after one warning.
@@ -102,7 +102,7 @@ def inject(
             RuntimeWarning,
             stacklevel=2,
         )
-    environment = detect()
+    environment = detect(frontend)
     if not environment.channel:
         if environment.kind not in _warned:
             _warned.add(environment.kind)
@@ -118,9 +118,13 @@ def inject(
     from ._render import snippet
 
     session = Session(seconds, limit, label)
-    RECEIVER.register_jupyter()
+    if environment.channel == "colab":
+        RECEIVER.register_colab()
+    else:
+        RECEIVER.register_jupyter()
     RECEIVER.start(session)
     config = {
+        "channel": environment.channel,
         "session": session.token,
         "kernel_id": environment.kernel_id,
         "target": TARGET,

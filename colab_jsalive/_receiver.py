@@ -1,4 +1,5 @@
-"""Where beats arrive in the kernel: the Jupyter comm target, and the one live session it answers for.
+"""Where beats arrive in the kernel: the Jupyter comm target or the Colab callback, and the one live
+session they answer for.
 
 Every message from a page goes through :meth:`Receiver.handle`, which never raises and never lets a
 message it does not recognise change anything: pages are untrusted input.
@@ -18,7 +19,7 @@ TARGET = "colab_jsalive"
 _log = logging.getLogger("colab_jsalive")
 _TOKEN = re.compile(r"[0-9a-f]{32}\Z")
 _OPS = frozenset({"hello", "beat", "stop"})
-_FRONTENDS = frozenset({"jupyterlab", "notebook", "nbclassic"})
+_FRONTENDS = frozenset({"jupyterlab", "notebook", "nbclassic", "colab"})
 _KEEP_ENDED = 32  # ended sessions remembered, so their pages learn why they were stopped
 _MAX_COMMS = 8  # open comms per session (one per page connection; reconnects open new ones)
 _MAX_UNANSWERED = 10_000
@@ -32,7 +33,7 @@ class Receiver:
         self.latest: Session | None = None  # the live session, else the one that ended last
         self._ended: OrderedDict[str, Session] = OrderedDict()
         self._comms: dict[str, list] = {}
-        self._registered = False
+        self._registered: set[str] = set()  # channels whose receiver this kernel process has
 
     # -- sessions -------------------------------------------------------------------------------------
 
@@ -89,12 +90,12 @@ class Receiver:
 
     def register_jupyter(self) -> None:
         """Register the comm target the snippet opens its comm to (once per kernel process)."""
-        if self._registered:
+        if "jupyter" in self._registered:
             return
         import comm
 
         comm.get_comm_manager().register_target(TARGET, self._on_comm_open)
-        self._registered = True
+        self._registered.add("jupyter")
 
     def _on_comm_open(self, comm, open_msg: dict) -> None:
         reply = self._safe_handle(open_msg)
@@ -124,6 +125,33 @@ class Receiver:
         except Exception:
             _log.debug("colab_jsalive: ignored a malformed message", exc_info=True)
             return None
+
+
+    # -- the Colab channel ----------------------------------------------------------------------------
+
+    def register_colab(self) -> None:
+        """Register the callback the snippet calls through google.colab.kernel.invokeFunction."""
+        if "colab" in self._registered:
+            return
+        from google.colab import output
+
+        output.register_callback(TARGET, self._on_colab_call)
+        self._registered.add("colab")
+
+    def _on_colab_call(self, *args: object, **kwargs: object):
+        """Colab runs this as kernel code for each invokeFunction(TARGET, [message], {}) of a page.
+
+        The reply travels back as the call's result, in ``data['application/json']``.
+        """
+        from IPython.display import JSON
+
+        reply = None
+        if len(args) == 1 and not kwargs:
+            try:
+                reply = self.handle(args[0])
+            except Exception:
+                _log.debug("colab_jsalive: ignored a malformed call", exc_info=True)
+        return JSON(reply if reply is not None else {})
 
 
 def _send_and_close(comm, reply: dict | None) -> None:

@@ -78,7 +78,7 @@ class JupyterServer:
     """A real jupyter_server with JupyterLab, Notebook 7 and nbclassic, in its own directories."""
 
     def __init__(self, workdir: Path, base_url: str = "/", cull_idle_timeout: int | None = None,
-                 cull_interval: int = 2):
+                 cull_interval: int = 2, env: dict | None = None, args: tuple[str, ...] = ()):
         self.workdir = Path(workdir)
         self.root = self.workdir / "notebooks"
         self.base_url = base_url
@@ -88,6 +88,8 @@ class JupyterServer:
         self.cull_idle_timeout = cull_idle_timeout
         self.cull_interval = cull_interval
         self.process: subprocess.Popen | None = None
+        self.env = env or {}  # extra environment for the server and the kernels it starts
+        self.args = list(args)  # extra command-line options
 
     def start(self) -> JupyterServer:
         for name in ("notebooks", "data", "config", "runtime"):
@@ -99,6 +101,7 @@ class JupyterServer:
             JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),
             JUPYTER_PLATFORM_DIRS="1",
             PYTHONWARNINGS="ignore",
+            **self.env,
         )
         args = [
             sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={self.port}",
@@ -108,6 +111,7 @@ class JupyterServer:
             # Lab's news and update checks would try the internet on every page load.
             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
+        args += self.args
         if self.cull_idle_timeout is not None:
             args += [
                 f"--MappingKernelManager.cull_idle_timeout={self.cull_idle_timeout}",
@@ -216,6 +220,29 @@ _SAVE_JS = {
     "nbclassic": "async () => { await Jupyter.notebook.save_notebook(); return true; }",
 }
 _CELL_SELECTOR = {"lab": ".jp-Notebook .jp-Cell", "nbclassic": "#notebook-container .cell"}
+
+
+class StaticServer:
+    """Serves a folder over HTTP on loopback, in a thread, for pages the tests need besides Jupyter's."""
+
+    def __init__(self, folder: Path):
+        import functools
+        import http.server
+        import threading
+
+        class Quiet(http.server.SimpleHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+        handler = functools.partial(Quiet, directory=str(folder))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 class SocketLog:

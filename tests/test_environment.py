@@ -52,12 +52,14 @@ def test_terminal_ipython_warns_once_and_returns_an_inactive_handle():
     assert_inactive_with_one_warning(result_of(out.stdout), "terminal", "terminal IPython")
 
 
-def run_in_kernel(code: str, tmp_path, connection_file: str) -> str:
+def run_in_kernel(code: str, tmp_path, connection_file: str, env: dict | None = None) -> str:
     """Run ``code`` in a real ipykernel started without any Jupyter server."""
+    import os
+
     from jupyter_client import KernelManager
 
     manager = KernelManager(connection_file=str(tmp_path / connection_file))
-    manager.start_kernel()
+    manager.start_kernel(env={**os.environ, **(env or {})})
     client = manager.client()
     client.start_channels()
     try:
@@ -82,6 +84,11 @@ def test_vscode_warns_once_and_returns_an_inactive_handle(tmp_path):
     result = result_of(run_in_kernel("__vsc_ipynb_file__ = '/x/train.ipynb'\n" + PROBE, tmp_path,
                                      "kernel-0123abcd-0000-0000-0000-000000000000.json"))
     assert_inactive_with_one_warning(result, "vscode", "VS Code")
+
+
+def test_a_colab_tag_without_google_colab_warns_once_and_returns_an_inactive_handle(tmp_path):
+    result = result_of(run_in_kernel(PROBE, tmp_path, "standalone.json", {"COLAB_RELEASE_TAG": "x"}))
+    assert_inactive_with_one_warning(result, "no-colab", "google.colab.output cannot be imported")
 
 
 def test_importing_colab_jsalive_loads_no_tensorflow_keras_jinja_or_ipython():

@@ -27,9 +27,9 @@ HOSTILE_LABELS = [
 ]
 
 
-def config(label: str = "") -> dict:
-    return {"session": "0" * 32, "kernel_id": "k-1", "target": "colab_jsalive", "interval": 60.0,
-            "max_duration": 43200.0, "label": label}
+def config(label: str = "", channel: str = "jupyter") -> dict:
+    return {"channel": channel, "session": "0" * 32, "kernel_id": "k-1" if channel == "jupyter" else None,
+            "target": "colab_jsalive", "interval": 60.0, "max_duration": 43200.0, "label": label}
 
 
 def test_the_environment_is_built_once():
@@ -42,13 +42,20 @@ def test_every_value_enters_the_templates_through_tojson():
             assert re.search(r"\|\s*tojson\s*$", expression), f"{template.name}: {{{{{expression}}}}}"
 
 
+@pytest.mark.parametrize("channel", ["jupyter", "colab"])
 @pytest.mark.parametrize("label", HOSTILE_LABELS)
-def test_the_snippet_parses_whatever_the_label(label, tmp_path):
+def test_the_snippet_parses_whatever_the_label(label, channel, tmp_path):
     script = tmp_path / "snippet.js"
-    script.write_text(snippet(config(label)), encoding="utf-8")
+    script.write_text(snippet(config(label, channel)), encoding="utf-8")
     result = subprocess.run([shutil.which("node") or "node", "--check", str(script)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_each_channel_renders_only_its_own_code():
+    jupyter, colab = snippet(config()), snippet(config(channel="colab"))
+    assert "JsaliveJupyterChannel(" in jupyter and "invokeFunction" not in jupyter
+    assert "JsaliveColabChannel(" in colab and "WebSocket" not in colab
 
 
 def test_the_label_cannot_close_the_script_element():

@@ -141,3 +141,18 @@ def test_malformed_comm_messages_never_raise(receiver):
     started(receiver)
     for msg in [None, {}, {"content": None}, {"content": {"data": object()}}, "x"]:
         assert receiver._safe_handle(msg) is None
+
+
+def test_the_colab_callback_answers_with_the_reply_as_json(receiver):
+    session = started(receiver)
+    result = receiver._on_colab_call(beat(session, seq=3))
+    assert result.data["state"] == "running" and result.data["seq"] == 3
+    assert session.beats == 1
+
+
+@pytest.mark.parametrize("args, kwargs", [((), {}), ((1, 2), {}), ((None,), {}), (({"op": "beat"},), {"x": 1}),
+                                          (("x" * 1_000_000,), {})])
+def test_the_colab_callback_never_raises_on_odd_calls(receiver, args, kwargs):
+    session = started(receiver)
+    assert receiver._on_colab_call(*args, **kwargs).data == {}
+    assert session.beats == 0

@@ -77,9 +77,9 @@ def test_label_must_be_text(value):
         inject(label=value)
 
 
-@pytest.mark.parametrize("value", ["", "colab", "lab", "JUPYTER"])
+@pytest.mark.parametrize("value", ["", "vscode", "lab", "JUPYTER", "Colab"])
 def test_unknown_frontend_is_a_value_error_listing_the_choices(value):
-    with pytest.raises(ValueError, match=r"frontend must be one of 'auto', 'jupyter'"):
+    with pytest.raises(ValueError, match=r"frontend must be one of 'auto', 'jupyter', 'colab'"):
         inject(frontend=value)
 
 

@@ -16,7 +16,7 @@ def test_the_wheel_installs_into_a_clean_venv_and_renders_the_snippet(tmp_path):
                    check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("colab_jsalive-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for template in ("keepalive.js.jinja", "core.js", "badge.js", "jupyter_channel.js"):
+    for template in ("keepalive.js.jinja", "core.js", "badge.js", "jupyter_channel.js", "colab_channel.js"):
         assert f"colab_jsalive/js/{template}" in names
 
     venv = tmp_path / "venv"
@@ -24,7 +24,7 @@ def test_the_wheel_installs_into_a_clean_venv_and_renders_the_snippet(tmp_path):
     python = venv / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True)
     render = ("from colab_jsalive._render import snippet\n"
-              "print(snippet({'session': '0' * 32, 'kernel_id': 'k', 'target': 't', 'interval': 60.0,"
+              "print(snippet({'channel': 'jupyter', 'session': '0' * 32, 'kernel_id': 'k', 'target': 't', 'interval': 60.0,"
               " 'max_duration': None, 'label': 'from the wheel'}))")
     # Run from outside the source tree, so only the installed package can be imported.
     out = subprocess.run([str(python), "-c", render], capture_output=True, text=True, check=True,
