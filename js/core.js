@@ -12,9 +12,11 @@ var JsaliveCore = (function () {
   var STOP_REQUESTED = "stopped with the badge's Stop button";
 
   // Capped exponential backoff with "equal jitter": half of the delay is fixed, half random, so pages
-  // cut off together do not all reconnect in the same instant.
-  function backoffDelay(attempt, random) {
-    var ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, attempt));
+  // cut off together do not all reconnect in the same instant. The cap is also never above one
+  // interval, so beats resume within two intervals of the server answering again.
+  function backoffDelay(attempt, random, intervalMs) {
+    var cap = Math.min(BACKOFF_CAP_MS, intervalMs);
+    var ceiling = Math.min(cap, BACKOFF_BASE_MS * Math.pow(2, attempt));
     return ceiling / 2 + random() * (ceiling / 2);
   }
 
@@ -111,7 +113,7 @@ var JsaliveCore = (function () {
     this.retryTimer = this.io.setTimer(function () {
       self.retryTimer = null;
       if (self.state !== "stopped") self.io.connect();
-    }, backoffDelay(this.attempt++, this.io.random));
+    }, backoffDelay(this.attempt++, this.io.random, this.intervalMs));
     this.changed();
   };
 

@@ -8,11 +8,16 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
   var clientSession = JsaliveJupyterChannel.newId();
   var socket = null;
   var commId = null;
+  // Our messages the kernel has not finished handling: msg_id -> answered yet?
+  var inFlight = new Map();
+  var RESTARTED = "the kernel restarted: run inject() again";
 
   function frame(msgType, content) {
+    var msgId = JsaliveJupyterChannel.newId();
+    if (msgType === "comm_msg") inFlight.set(msgId, false);
     return JSON.stringify({
       channel: "shell",
-      header: {msg_id: JsaliveJupyterChannel.newId(), msg_type: msgType, username: "",
+      header: {msg_id: msgId, msg_type: msgType, username: "",
                session: clientSession, date: new Date().toISOString(), version: "5.3"},
       parent_header: {}, metadata: {}, content: content, buffers: [],
     });
@@ -24,15 +29,23 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
     try { msg = JSON.parse(event.data); } catch (e) { return; }
     if (!msg || msg.channel !== "iopub" || !msg.header || !msg.content) return;
     var type = msg.header.msg_type;
+    var parentId = msg.parent_header && msg.parent_header.msg_id;
     if (type === "comm_msg" && msg.content.comm_id === commId) {
+      if (inFlight.has(parentId)) inFlight.set(parentId, true);
       handlers.reply(msg.content.data || {});
     } else if (type === "comm_close" && msg.content.comm_id === commId) {
       // The kernel closed our comm without a reply: its target is not registered, which means a new
       // kernel process (a restart) that has not run inject().
-      handlers.lost("the kernel restarted: run inject() again");
+      handlers.lost(RESTARTED);
+    } else if (type === "status" && inFlight.has(parentId) && msg.content.execution_state === "idle") {
+      // The kernel finished with one of our beats. IOPub is ordered, so a reply would have come
+      // before this: none means the kernel does not know our comm, i.e. a new kernel process.
+      var answered = inFlight.get(parentId);
+      inFlight.delete(parentId);
+      if (!answered) handlers.lost(RESTARTED);
     } else if (type === "status" && (msg.content.execution_state === "restarting" ||
                                      msg.content.execution_state === "dead")) {
-      handlers.lost("the kernel restarted: run inject() again");
+      handlers.lost(RESTARTED); // sent by the server when the kernel died and was restarted for us
     }
   }
 
@@ -58,6 +71,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
     var ws;
     try { ws = new WebSocket(url); } catch (e) { handlers.disconnected(); return; }
     socket = ws;
+    inFlight.clear(); // what was sent on an earlier connection is no longer tracked
     ws.onopen = function () {
       if (socket !== ws) return;
       commId = JsaliveJupyterChannel.newId();

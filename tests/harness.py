@@ -171,14 +171,15 @@ class JupyterServer:
         nbformat.write(nb, self.root / name)
         return name
 
-    def page_url(self, frontend: str, notebook: str, workspace: str = "") -> str:
+    def page_url(self, frontend: str, notebook: str, workspace: str = "", port: int | None = None) -> str:
         path = {
             # Each Lab page gets a workspace of its own, or Lab would reopen earlier notebooks too.
             "jupyterlab": f"lab/workspaces/{workspace or secrets.token_hex(4)}/tree/{notebook}",
             "notebook": f"notebooks/{notebook}",
             "nbclassic": f"nbclassic/notebooks/{notebook}",
         }[frontend]
-        return f"{self.url}{path}?token={self.token}"
+        url = self.url if port is None else f"http://127.0.0.1:{port}{self.base_url}"
+        return f"{url}{path}?token={self.token}"
 
 
 # In-page helpers. Lab and Notebook 7 expose their app (expose_app_in_browser); cells are added and run
@@ -204,7 +205,7 @@ _RUN_CELL_JS = {
         nb.activeCellIndex = nb.widgets.length - 1;
         await app.commands.execute('notebook:insert-cell-below');
         nb.activeCell.model.sharedModel.setSource(code);
-        await app.commands.execute('notebook:run-cell');
+        app.commands.execute('notebook:run-cell');  // started, not awaited: a cell may run for long
         return nb.widgets.length - 1;
     }""",
     "nbclassic": """(code) => {
@@ -220,6 +221,78 @@ _SAVE_JS = {
     "nbclassic": "async () => { await Jupyter.notebook.save_notebook(); return true; }",
 }
 _CELL_SELECTOR = {"lab": ".jp-Notebook .jp-Cell", "nbclassic": "#notebook-container .cell"}
+
+
+class DroppingProxy:
+    """A loopback TCP proxy between the browser and the server that can cut every connection.
+
+    While dropped, every open connection is closed and new ones are closed as soon as they arrive, as
+    when a network or a reverse proxy in between goes away.
+    """
+
+    def __init__(self, target_port: int):
+        import threading
+
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.connections: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # stopped
+            if not self.up:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.connections |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            self._close(s)
+
+    def _close(self, s: socket.socket) -> None:
+        with self.lock:
+            self.connections.discard(s)
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+
+    def drop(self) -> None:
+        self.up = False
+        with self.lock:
+            connections = list(self.connections)
+        for s in connections:
+            self._close(s)
+
+    def restore(self) -> None:
+        self.up = True
+
+    def stop(self) -> None:
+        self.drop()
+        self.listener.close()
 
 
 class StaticServer:
@@ -272,7 +345,8 @@ class SocketLog:
 class NotebookPage:
     """One notebook open in one frontend, in its own browser context."""
 
-    def __init__(self, browser, server: JupyterServer, frontend: str, notebook: str):
+    def __init__(self, browser, server: JupyterServer, frontend: str, notebook: str,
+                 port: int | None = None):
         self.server = server
         self.frontend = frontend
         self.family = "nbclassic" if frontend == "nbclassic" else "lab"
@@ -284,13 +358,24 @@ class NotebookPage:
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         self.sockets: list[SocketLog] = []
         self.page.on("websocket", lambda ws: self.sockets.append(SocketLog(ws)))
-        self.page.goto(server.page_url(frontend, notebook), wait_until="domcontentloaded")
-        self.kernel_id = wait_for(
-            lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]), 120,
-            f"{frontend} to open {notebook} with a running kernel")
+        self.page.goto(server.page_url(frontend, notebook, port=port), wait_until="domcontentloaded")
+        self.kernel_id = self.wait_kernel()
+
+    def wait_kernel(self) -> str:
+        """Wait until the frontend shows the notebook with a connected, idle kernel; return its id."""
+        return wait_for(lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]), 120,
+                        f"{self.frontend} to open {self.notebook} with a running kernel")
+
+    def reload(self) -> None:
+        """Reload the page, as a user would; the frontend reopens the saved notebook."""
+        self.page.reload(wait_until="domcontentloaded")
+        assert self.wait_kernel() == self.kernel_id
 
     def run(self, code: str) -> int:
-        """Add a cell holding ``code`` at the end of the notebook, run it, and return its index."""
+        """Add a cell holding ``code`` at the end of the notebook, start it, and return its index.
+
+        Cells queue in the kernel in the order they are started; this does not wait for the cell.
+        """
         return self.page.evaluate(_RUN_CELL_JS[self.family], code)
 
     def cell(self, index: int):
@@ -313,6 +398,11 @@ class NotebookPage:
         """The WebSockets the keep-alive opened in this page, as Chromium saw them."""
         self.page.evaluate("0")  # let Playwright deliver the WebSocket events it holds
         return [log for log in self.sockets if log.ours]
+
+    def sockets_to(self, url: str) -> int:
+        """How many WebSockets the page has opened to ``url`` (each reconnect opens a new one)."""
+        self.page.evaluate("0")  # let Playwright deliver the WebSocket events it holds
+        return sum(log.url == url for log in self.sockets)
 
     def beats_sent(self, session: str) -> int:
         return sum(log.beats.count(session) for log in self.keepalive_sockets())

@@ -88,7 +88,7 @@ test("beats go on while the kernel is busy, counted as unanswered and bounded", 
 test("lost connections are retried with capped exponential backoff and jitter", () => {
   const delays = [];
   for (const r of [0, 1]) {
-    const w = world({ random: () => r });
+    const w = world({ interval: 60, random: () => r });
     w.ka.run();
     const seen = [];
     for (let i = 0; i < 8; i++) {
@@ -103,6 +103,55 @@ test("lost connections are retried with capped exponential backoff and jitter", 
   }
   assert.deepEqual(delays[0], [500, 1000, 2000, 4000, 8000, 15000, 15000, 15000]);
   assert.deepEqual(delays[1], [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+});
+
+// A server that is up or down: a connection attempt succeeds or fails at once.
+function flakyWorld(interval) {
+  const w = world({ interval, random: Math.random });
+  w.serverUp = true;
+  w.beatTimes = [];
+  const send = w.ka.io.send;
+  w.ka.io.send = (m) => { if (m.op === "beat") w.beatTimes.push(w.t); return send(m); };
+  w.ka.io.connect = () => { w.connects++; if (w.serverUp) w.ka.connected(); else w.ka.disconnected(); };
+  // The delay of every retry the keep-alive schedules when it loses the connection.
+  w.retryDelays = [];
+  const disconnected = w.ka.disconnected.bind(w.ka);
+  w.ka.disconnected = () => {
+    const first = w.nextId;
+    disconnected();
+    for (let id = first; id < w.nextId; id++) if (w.timers.has(id)) w.retryDelays.push(w.timers.get(id).at - w.t);
+  };
+  return w;
+}
+
+test("the backoff never waits longer than one interval", () => {
+  const w = flakyWorld(3);
+  w.ka.run();
+  w.serverUp = false;
+  w.ka.disconnected();
+  w.advance(60_000);
+  const delays = w.retryDelays;
+  assert.ok(delays.length >= 20, `${delays.length} retries in a minute`);
+  assert.ok(Math.max(...delays) <= 3_000, `retry delays ${delays}`);
+  assert.ok(delays[0] <= delays[1], "the delays grow");
+});
+
+test("beats resume within two intervals of the server answering again", () => {
+  for (let run = 0; run < 50; run++) { // random jitter: many runs
+    const w = flakyWorld(3);
+    w.ka.run();
+    w.advance(10_000);
+    w.serverUp = false;
+    w.ka.disconnected(); // the connection drops; the server stays away for a minute
+    w.advance(70_000);
+    assert.equal(w.view().state, "reconnecting");
+    w.serverUp = true;
+    const back = w.t;
+    w.advance(back + 6_000);
+    const first = w.beatTimes.find((t) => t >= back);
+    assert.ok(first !== undefined && first - back <= 6_000, `first beat ${first - back} ms after`);
+    assert.notEqual(w.view().state, "reconnecting");
+  }
 });
 
 test("reconnecting resets the backoff and beats at once", () => {

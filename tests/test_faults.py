@@ -1,0 +1,204 @@
+"""Real faults, in a real JupyterLab page against a real server: a busy kernel, a network that drops,
+a kernel restart, a page reload, max_duration during a long cell, one notebook in two pages, and
+hostile messages on the keep-alive's own channel. Nothing here simulates the project's own code.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from colab_jsalive._session import EXPIRED, REPLACED, STOPPED_FROM_BADGE
+from tests.conftest import open_notebook
+from tests.harness import DroppingProxy, KernelClient, NotebookPage, holds_for, wait_for
+
+INTERVAL = 0.5
+
+
+@pytest.fixture
+def lab(browser, server):
+    """A fresh notebook in JupyterLab, with its own kernel, for one test."""
+    page, client = open_notebook(browser, server, "jupyterlab")
+    yield page, client
+    client.close()
+    page.close()
+    server.shutdown_kernel(page.kernel_id)
+
+
+def inject(page, code: str = f"ka = colab_jsalive.inject(interval={INTERVAL})") -> tuple[int, str]:
+    cell = page.run(code)
+    page.wait_badge(cell, "running")
+    session = wait_for(lambda: next((s.beats[-1] for s in page.keepalive_sockets()
+                                     if s.beats and not s.closed), None), 10, "a beat from the page")
+    return cell, session
+
+
+def stop_with_badge(page, cell: int) -> None:
+    page.badge(cell).locator("button.colab-jsalive-stop").click()
+    assert page.wait_badge(cell, "stopped", 30)["reason"] == STOPPED_FROM_BADGE
+
+
+def no_more_beats(page, session: str) -> None:
+    sent = page.beats_sent(session)
+    holds_for(lambda: page.beats_sent(session) == sent, 4 * INTERVAL, f"silence from session {session}")
+
+
+def test_busy_kernel_answers_every_beat_after_the_cell_and_loses_none(lab):
+    page, client = lab
+    cell, session = inject(page)
+    page.run("import time\ntime.sleep(5)")
+    busy = page.wait_badge(cell, "busy", 10)
+    assert "kernel busy" in busy["text"]
+    wait_for(lambda: int(page.badge_data(cell)["unanswered"]) >= 3, 10, "beats queued behind the cell")
+    wait_for(lambda: (d := page.badge_data(cell))["state"] == "running" and d["unanswered"] == "0",
+             30, "every queued beat answered after the cell")
+    stop_with_badge(page, cell)  # the stop travels behind every beat sent before it
+    assert client.status()["beats"] == page.beats_sent(session), "a beat was lost"
+
+
+def test_network_loss_reconnects_with_backoff_and_beats_resume_within_two_intervals(browser, server):
+    interval = 3.0
+    proxy = DroppingProxy(server.port)
+    page = NotebookPage(browser, server, "jupyterlab", server.new_notebook("through-proxy.ipynb"),
+                        port=proxy.port)
+    client = KernelClient(server, page.kernel_id)
+    try:
+        page.run("import colab_jsalive")
+        cell, session = inject(page, f"ka = colab_jsalive.inject(interval={interval})")
+        (ours,) = [s for s in page.keepalive_sockets() if session in s.beats]
+        proxy.drop()
+        assert "reconnecting" in page.wait_badge(cell, "reconnecting", 10)["text"]
+        # Attempts keep coming, each on a new WebSocket to the same address, each cut at once.
+        wait_for(lambda: page.sockets_to(ours.url) >= 4, 30, "repeated reconnects")
+        attempts = page.sockets_to(ours.url)
+        before = client.status()["beats"]
+        proxy.restore()
+        wait_for(lambda: client.status()["beats"] > before, 2 * interval,
+                 "the kernel to count a beat within two intervals of the network returning", poll=0.05)
+        page.wait_badge(cell, "running", 10)
+        assert page.sockets_to(ours.url) > attempts
+    finally:
+        client.close()
+        page.close()
+        proxy.stop()
+        server.shutdown_kernel(page.kernel_id)
+
+
+def test_kernel_restart_stops_the_old_snippet_and_says_to_inject_again(lab, server):
+    page, _client = lab
+    cell, session = inject(page)
+    server.api("POST", f"api/kernels/{page.kernel_id}/restart")
+    badge = page.wait_badge(cell, "stopped", 2 * INTERVAL + 10)
+    assert "restarted" in badge["reason"] and "run inject() again" in badge["reason"]
+    no_more_beats(page, session)
+    page.wait_kernel()
+
+
+def test_page_reload_resumes_a_session_the_kernel_still_holds(lab):
+    page, client = lab
+    cell, session = inject(page, f"ka = colab_jsalive.inject(interval={INTERVAL}, label='survives reload')")
+    page.save()
+    page.reload()
+    page.wait_badge(cell, "running", 30)
+    before = client.status()["beats"]
+    wait_for(lambda: client.status()["beats"] >= before + 3, 20, "beats from the reloaded page")
+    status = client.status()
+    assert status["active"] and status["label"] == "survives reload"
+    assert page.beats_sent(session) >= 3  # the reloaded snippet beats for the same session
+
+
+def test_page_reload_of_an_ended_session_stays_silent_and_says_so(lab):
+    page, client = lab
+    old_cell, old = inject(page)
+    new_cell, new = inject(page, f"ka = colab_jsalive.inject(interval={INTERVAL}, label='newer')")
+    assert old != new
+    page.save()
+    page.reload()
+    assert page.wait_badge(old_cell, "stopped", 30)["reason"] == REPLACED
+    page.wait_badge(new_cell, "running", 30)
+    # The old output asks once and is refused: at most its first beat, never counted, then nothing.
+    assert page.beats_sent(old) <= 1
+    no_more_beats(page, old)
+    assert client.status()["label"] == "newer"
+
+
+def test_max_duration_ends_the_keepalive_on_both_sides_even_while_the_kernel_is_busy(lab, server):
+    page, client = lab
+    cell, _session = inject(page, f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration=3)")
+    page.run("import time\ntime.sleep(10)")
+    assert page.wait_badge(cell, "stopped", 20)["reason"] == EXPIRED
+    assert server.api("GET", f"api/kernels/{page.kernel_id}")["execution_state"] == "busy"
+    status = wait_for(lambda: (s := client.status())["reason"] == EXPIRED and s, 40,
+                      "the kernel to report the expiry")
+    assert status["active"] is False
+
+
+def test_same_notebook_in_two_pages_both_beat_and_one_stop_ends_both(lab, browser, server):
+    page_a, client = lab
+    cell, session = inject(page_a)
+    page_a.save()
+    # A second page opens the same notebook: its saved, signed output runs the snippet again there,
+    # for the same kernel and the same session.
+    page_b = NotebookPage(browser, server, "jupyterlab", page_a.notebook)
+    try:
+        assert page_b.kernel_id == page_a.kernel_id
+        page_b.wait_badge(cell, "running", 30)
+        a, b = page_a.beats_sent(session), page_b.beats_sent(session)
+        wait_for(lambda: page_a.beats_sent(session) > a + 1 and page_b.beats_sent(session) > b + 1, 20,
+                 "both pages beating")
+        for p in (page_a, page_b):  # one timer per page for this kernel
+            assert p.page.evaluate("Object.keys(window.__colabJsalive)") == [p.kernel_id]
+        stop_with_badge(page_a, cell)
+        assert page_b.wait_badge(cell, "stopped", 10)["reason"] == STOPPED_FROM_BADGE
+        for p in (page_a, page_b):
+            wait_for(lambda p=p: all(s.closed for s in p.keepalive_sockets()), 10, "sockets closed")
+            no_more_beats(p, session)
+            assert p.page.evaluate("Object.keys(window.__colabJsalive)") == []
+        assert client.status()["active"] is False
+    finally:
+        page_b.close()
+
+
+def test_hostile_messages_on_the_channel_are_never_counted_and_never_raise(lab, server):
+    """Raw frames on the keep-alive's comm target, sent through the server like a page would."""
+    import websocket  # websocket-client, which jupyter_server depends on
+
+    page, client = lab
+    cell, session = inject(page, f"ka = colab_jsalive.inject(interval={INTERVAL}, label='target')")
+    log_file = server.workdir / "server.log"  # the kernel's stderr goes here too
+    log_start = log_file.stat().st_size
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{server.port}{server.base_url}api/kernels/{page.kernel_id}/channels"
+        f"?session_id=attacker&token={server.token}")
+
+    def send(msg_type, content):
+        ws.send(json.dumps({"channel": "shell", "header": {
+            "msg_id": f"m{send.n}", "msg_type": msg_type, "username": "", "session": "attacker",
+            "date": "2026-01-01T00:00:00Z", "version": "5.3"}, "parent_header": {}, "metadata": {},
+            "content": content, "buffers": []}))
+        send.n += 1
+    send.n = 0
+
+    forged = "f" * 32
+    payloads = [None, 1, "beat", ["beat"], {}, {"op": "beat"}, {"op": "beat", "session": forged, "seq": 1},
+                {"op": "stop", "session": forged}, {"op": "beat", "session": "x" * 1_000_000},
+                {"op": "beat", "session": None, "junk": "y" * 1_000_000}, {"op": {"$gt": ""}, "session": session}]
+    for i, data in enumerate(payloads):
+        send("comm_open", {"comm_id": f"c{i}", "target_name": "colab_jsalive", "data": data})
+        send("comm_msg", {"comm_id": f"c{i}", "data": data})
+    for i in range(2000):  # a flood of forged beats on an open-looking comm
+        send("comm_msg", {"comm_id": "c6", "data": {"op": "beat", "session": f"{i:032x}", "seq": i}})
+    before = client.status()
+    ws.close()
+    after = wait_for(lambda: (s := client.status())["beats"] > before["beats"] + 2 and s, 30,
+                     "the real page's beats to go on after the flood")
+    assert after["active"] and after["label"] == "target" and after["frontend"] == "jupyterlab"
+    assert page.badge_data(cell)["state"] in ("running", "busy")
+    # Every counted beat came from the real page.
+    stop_with_badge(page, cell)
+    assert client.status()["beats"] == page.beats_sent(session)
+    with open(log_file, "rb") as f:
+        f.seek(log_start)
+        log = f.read().decode(errors="replace")
+    assert "Traceback" not in log and "Exception" not in log, log
