@@ -4,13 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test demo setup chromium node clean
+.PHONY: test demo bench setup chromium node clean
 
 test: setup
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
 
 demo: setup
 	$(PY) -m demo
+
+# Measures cost and compares with the alternatives; writes benchmarks/RESULTS.md. Not part of `test`.
+bench: setup
+	$(PY) -m benchmarks.run
 
 setup: $(STAMP) chromium node
 
@@ -34,4 +38,4 @@ node:
 	else echo "No node found: install Node.js 20 or newer and run make again." >&2; exit 1; fi
 
 clean:
-	rm -rf $(VENV) demo-output dist build *.egg-info
+	rm -rf $(VENV) demo-output dist build *.egg-info benchmarks/.peers

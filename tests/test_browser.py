@@ -127,3 +127,16 @@ def test_status_before_the_first_beat_says_unknown_frontend(notebook):
     assert status["frontend"] == "unknown"
     assert status["beats"] == 0
     assert status["active"] is True
+
+
+def test_with_block_stops_the_keepalive_on_exit_even_on_an_exception(notebook):
+    page, client = notebook
+    cell = page.run("import time\n"
+                    f"with colab_jsalive.inject(interval={INTERVAL}, label='job') as job:\n"
+                    "    time.sleep(2)\n"
+                    "    raise KeyError('training failed')")
+    badge = page.wait_badge(cell, "stopped", 30)
+    assert badge["reason"] == STOPPED
+    status = client.status()
+    assert status["active"] is False and status["label"] == "job" and status["beats"] >= 1
+    assert "KeyError" in page.cell(cell).text_content()  # the exception still reached the user
