@@ -22,7 +22,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from tests.harness import (
-    JupyterServer, KernelClient, NotebookPage, StaticServer, launch_browser, wait_for,
+    JupyterServer, KernelClient, NotebookPage, StandaloneKernel, StaticServer, launch_browser, wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,16 +61,9 @@ def bench_import() -> None:
 
 
 def bench_inject(tmp: Path) -> None:
-    from jupyter_client import KernelManager
-
     # A kernel named as a Jupyter server names them, so inject() takes the Jupyter channel.
-    manager = KernelManager(connection_file=str(tmp / f"kernel-{uuid.uuid4()}.json"))
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=60)
-        code = textwrap.dedent("""
+    with StandaloneKernel(tmp / f"kernel-{uuid.uuid4()}.json") as kernel:
+        first, median, p95 = json.loads(kernel.run(textwrap.dedent("""
             import json, time, warnings
             warnings.simplefilter("ignore")
             import colab_jsalive
@@ -80,14 +73,7 @@ def bench_inject(tmp: Path) -> None:
                 t = time.perf_counter(); colab_jsalive.inject(); times.append(time.perf_counter() - t)
             times.sort()
             print(json.dumps([first, times[len(times) // 2], times[int(len(times) * 0.95)]]))
-        """)
-        out: list[str] = []
-        client.execute_interactive(code, timeout=120, output_hook=lambda m: out.append(
-            m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
-        first, median, p95 = json.loads("".join(out))
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+        """)))
     record("inject(), first call in a kernel (renders the snippet, loads Jinja)", f"{first * 1000:.1f} ms")
     record("inject(), repeated (median / 95th percentile of 300)", f"{median * 1000:.3f} / {p95 * 1000:.3f} ms",
            "", check(median * 1000, 2))
@@ -95,23 +81,8 @@ def bench_inject(tmp: Path) -> None:
 
 def bench_kernel_drain(tmp: Path) -> None:
     """1,000 beats queued behind a busy cell, sent straight to the kernel: how fast it answers them."""
-    from jupyter_client import KernelManager
-
-    manager = KernelManager(connection_file=str(tmp / f"kernel-{uuid.uuid4()}.json"))
-    manager.start_kernel()
-    client = manager.client()
-    client.start_channels()
-    out: list[str] = []
-
-    def run(code: str) -> str:
-        out.clear()
-        client.execute_interactive(code, timeout=120, output_hook=lambda m: out.append(
-            m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
-        return "".join(out)
-
-    try:
-        client.wait_for_ready(timeout=60)
-        token = run(textwrap.dedent("""
+    with StandaloneKernel(tmp / f"kernel-{uuid.uuid4()}.json") as kernel:
+        token = kernel.run(textwrap.dedent("""
             import time, warnings
             warnings.simplefilter("ignore")
             from colab_jsalive._receiver import RECEIVER
@@ -127,6 +98,7 @@ def bench_kernel_drain(tmp: Path) -> None:
             RECEIVER._on_comm_msg = _timed
             print(session.token)
         """)).strip()
+        client = kernel.client
         send = lambda kind, content: client.shell_channel.send(client.session.msg(kind, content))  # noqa: E731
         send("comm_open", {"comm_id": "drain", "target_name": "colab_jsalive",
                            "data": {"op": "hello", "session": token}})
@@ -134,11 +106,9 @@ def bench_kernel_drain(tmp: Path) -> None:
         for seq in range(1, 1001):
             send("comm_msg", {"comm_id": "drain", "data": {"op": "beat", "session": token, "seq": seq,
                                                            "unanswered": seq - 1}})
-        wait_for(lambda: run("print(len(_answered))").strip() == "1000", 60, "1,000 beats answered", poll=0.5)
-        value = float(run("print(_answered[-1] - _cell_end)"))
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+        wait_for(lambda: kernel.run("print(len(_answered))").strip() == "1000", 60, "1,000 beats answered",
+                 poll=0.5)
+        value = float(kernel.run("print(_answered[-1] - _cell_end)"))
     record("drain of 1,000 beats queued behind a busy cell, in the kernel (cell end to the last answer sent)",
            f"{value * 1000:.0f} ms", "", check(value, 1))
 

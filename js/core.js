@@ -162,10 +162,7 @@ var JsaliveCore = (function () {
   // confirms once its running cell ends.
   KeepAlive.prototype.requestStop = function () {
     if (this.state === "stopped" || this.state === "stopping") return;
-    this.io.clearTimer(this.beatTimer);
-    this.io.clearTimer(this.retryTimer);
-    this.beatTimer = this.retryTimer = null;
-    this.pending.clear();
+    this.halt();
     if (!this.connected_ || !this.io.send({op: "stop"})) {
       this.stop(STOP_REQUESTED);
       return;
@@ -179,12 +176,17 @@ var JsaliveCore = (function () {
     this.state = "stopped";
     this.reason = reason;
     this.connected_ = false;
+    this.halt();
+    this.io.close();
+    this.changed();
+  };
+
+  // No timer left running, no beat waited on.
+  KeepAlive.prototype.halt = function () {
     this.io.clearTimer(this.beatTimer);
     this.io.clearTimer(this.retryTimer);
     this.beatTimer = this.retryTimer = null;
     this.pending.clear();
-    this.io.close();
-    this.changed();
   };
 
   return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import pytest
@@ -32,18 +33,25 @@ def browser():
         chromium.close()
 
 
+@contextlib.contextmanager
 def open_notebook(browser, server, frontend):
-    """Open a new notebook in ``frontend`` and connect a second, browserless client to its kernel."""
+    """A new notebook open in ``frontend``, with a second, browserless client of its kernel.
+
+    Yields (page, client); afterwards closes both and shuts the kernel down.
+    """
     page = NotebookPage(browser, server, frontend, server.new_notebook(f"nb{next(_names)}.ipynb"))
     page.run(PRELUDE)
-    return page, KernelClient(server, page.kernel_id)
+    client = KernelClient(server, page.kernel_id)
+    try:
+        yield page, client
+    finally:
+        client.close()
+        page.close()
+        server.shutdown_kernel(page.kernel_id)
 
 
 @pytest.fixture(scope="module", params=FRONTENDS)
 def notebook(request, browser, server):
     """(page, kernel client): one notebook per frontend, shared by the tests of a module."""
-    page, client = open_notebook(browser, server, request.param)
-    yield page, client
-    client.close()
-    page.close()
-    server.shutdown_kernel(page.kernel_id)
+    with open_notebook(browser, server, request.param) as opened:
+        yield opened

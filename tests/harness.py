@@ -452,6 +452,37 @@ class KernelClient:
         self.client.stop_channels()
 
 
+class StandaloneKernel:
+    """A real ipykernel started without any Jupyter server, as a context manager.
+
+    ``connection_file`` names it: ``kernel-<uuid>.json`` is how a Jupyter server names its kernels.
+    """
+
+    def __init__(self, connection_file: Path, env: dict | None = None):
+        from jupyter_client import KernelManager
+
+        self.manager = KernelManager(connection_file=str(connection_file))
+        self.env = {**os.environ, **(env or {})}
+
+    def __enter__(self) -> StandaloneKernel:
+        self.manager.start_kernel(env=self.env)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+        return self
+
+    def run(self, code: str, timeout: float = 120) -> str:
+        """Run ``code``; return what it printed."""
+        out: list[str] = []
+        self.client.execute_interactive(code, timeout=timeout, output_hook=lambda m: out.append(
+            m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
+        return "".join(out)
+
+    def __exit__(self, *exc_info) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
 

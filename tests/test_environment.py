@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+from tests.harness import StandaloneKernel
+
 PROBE = textwrap.dedent("""
     import dataclasses, json, warnings
     warnings.simplefilter("always")
@@ -54,24 +56,8 @@ def test_terminal_ipython_warns_once_and_returns_an_inactive_handle():
 
 def run_in_kernel(code: str, tmp_path, connection_file: str, env: dict | None = None) -> str:
     """Run ``code`` in a real ipykernel started without any Jupyter server."""
-    import os
-
-    from jupyter_client import KernelManager
-
-    manager = KernelManager(connection_file=str(tmp_path / connection_file))
-    manager.start_kernel(env={**os.environ, **(env or {})})
-    client = manager.client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=60)
-        out = []
-        client.execute_interactive(
-            code, timeout=60,
-            output_hook=lambda m: out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
-        return "".join(out)
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    with StandaloneKernel(tmp_path / connection_file, env) as kernel:
+        return kernel.run(code, timeout=60)
 
 
 def test_a_kernel_without_a_server_warns_once_and_returns_an_inactive_handle(tmp_path):

@@ -19,11 +19,8 @@ INTERVAL = 0.5
 @pytest.fixture
 def lab(browser, server):
     """A fresh notebook in JupyterLab, with its own kernel, for one test."""
-    page, client = open_notebook(browser, server, "jupyterlab")
-    yield page, client
-    client.close()
-    page.close()
-    server.shutdown_kernel(page.kernel_id)
+    with open_notebook(browser, server, "jupyterlab") as opened:
+        yield opened
 
 
 def inject(page, code: str = f"ka = colab_jsalive.inject(interval={INTERVAL})") -> tuple[int, str]:
