@@ -98,13 +98,11 @@ def bench_kernel_drain(tmp: Path) -> None:
             RECEIVER._on_comm_msg = _timed
             print(session.token)
         """)).strip()
-        client = kernel.client
-        send = lambda kind, content: client.shell_channel.send(client.session.msg(kind, content))  # noqa: E731
-        send("comm_open", {"comm_id": "drain", "target_name": "colab_jsalive",
+        kernel.send("comm_open", {"comm_id": "drain", "target_name": "colab_jsalive",
                            "data": {"op": "hello", "session": token}})
-        client.execute("import time\ntime.sleep(3)\n_cell_end = time.time()")
+        kernel.client.execute("import time\ntime.sleep(3)\n_cell_end = time.time()")
         for seq in range(1, 1001):
-            send("comm_msg", {"comm_id": "drain", "data": {"op": "beat", "session": token, "seq": seq,
+            kernel.send("comm_msg", {"comm_id": "drain", "data": {"op": "beat", "session": token, "seq": seq,
                                                            "unanswered": seq - 1}})
         wait_for(lambda: kernel.run("print(len(_answered))").strip() == "1000", 60, "1,000 beats answered",
                  poll=0.5)
@@ -170,7 +168,7 @@ def bench_browser(browser, tmp: Path) -> None:
 
     server = JupyterServer(tmp / "bench-server").start()
     page = NotebookPage(browser, server, "jupyterlab", server.new_notebook("bench.ipynb"))
-    client = KernelClient(server, page.kernel_id)
+    client = KernelClient(server.connection_file(page.kernel_id))
     sizes = {"sent": [], "reply": [], "status": []}
     beat_ids: set[str] = set()
 
@@ -286,7 +284,7 @@ def bench_heap(browser, tmp: Path) -> None:
     static = StaticServer(bare_dir)
     server = JupyterServer(tmp / "heap-server", args=(f"--ServerApp.allow_origin=http://127.0.0.1:{static.port}",)).start()
     kernel_id = server.api("POST", "api/kernels", {"name": "python3"})["id"]
-    client = KernelClient(server, kernel_id)
+    client = KernelClient(server.connection_file(kernel_id))
     try:
         client.run("import warnings\nwarnings.simplefilter('ignore')\nimport json, colab_jsalive\n"
                    "from unittest import mock\n")
@@ -328,7 +326,7 @@ def bench_heap(browser, tmp: Path) -> None:
                  == "stopped", 120, "the heap keep-alive to stop", poll=0.5)
         # A fresh client: the first one holds every iopub message of 11,000 beats, unread.
         client.close()
-        client = KernelClient(server, kernel_id)
+        client = KernelClient(server.connection_file(kernel_id))
         token = client.run("s = Session(0.02, None, 'drain')\nRECEIVER.start(s)\nprint(s.token)").strip()
         page.evaluate("document.getElementById('out').textContent = ''")
         page.evaluate(DRAIN_OBSERVER)

@@ -41,7 +41,7 @@ def open_notebook(browser, server, frontend):
     """
     page = NotebookPage(browser, server, frontend, server.new_notebook(f"nb{next(_names)}.ipynb"))
     page.run(PRELUDE)
-    client = KernelClient(server, page.kernel_id)
+    client = KernelClient(server.connection_file(page.kernel_id))
     try:
         yield page, client
     finally:

@@ -399,6 +399,17 @@ class NotebookPage:
         self.page.evaluate("0")  # let Playwright deliver the WebSocket events it holds
         return [log for log in self.sockets if log.ours]
 
+    def start_keepalive(self, code: str) -> tuple[int, str]:
+        """Run ``code`` (which calls inject()) in a new cell; wait for its badge to run.
+
+        Returns the cell's index and the session the page beats with, read from the frames Chromium saw.
+        """
+        cell = self.run(code)
+        self.wait_badge(cell, "running")
+        session = wait_for(lambda: next((s.beats[-1] for s in self.keepalive_sockets()
+                                         if s.beats and not s.closed), None), 10, "a beat from the page")
+        return cell, session
+
     def sockets_to(self, url: str) -> int:
         """How many WebSockets the page has opened to ``url`` (each reconnect opens a new one)."""
         self.page.evaluate("0")  # let Playwright deliver the WebSocket events it holds
@@ -415,15 +426,15 @@ class NotebookPage:
 
 
 class KernelClient:
-    """A second client of the notebook's kernel, straight over ZMQ: no browser involved."""
+    """A client of a kernel straight over ZMQ, from its connection file: no server, no browser."""
 
-    def __init__(self, server: JupyterServer, kernel_id: str):
+    def __init__(self, connection_file: Path):
         from jupyter_client import BlockingKernelClient
 
-        self.client = BlockingKernelClient(connection_file=str(server.connection_file(kernel_id)))
+        self.client = BlockingKernelClient(connection_file=str(connection_file))
         self.client.load_connection_file()
         self.client.start_channels()
-        self.client.wait_for_ready(timeout=30)
+        self.client.wait_for_ready(timeout=60)
 
     def run(self, code: str, timeout: float = 60) -> str:
         """Run ``code`` in the kernel; return its stdout, or raise with the kernel's traceback."""
@@ -440,6 +451,10 @@ class KernelClient:
         if errors:
             raise RuntimeError(f"kernel error running {code!r}:\n{errors[0]}")
         return "".join(out)
+
+    def send(self, msg_type: str, content: dict) -> None:
+        """Send one raw message on the shell channel, without waiting for anything."""
+        self.client.shell_channel.send(self.client.session.msg(msg_type, content))
 
     def status(self) -> dict:
         """colab_jsalive.status() in the kernel, as a dict."""
@@ -461,25 +476,18 @@ class StandaloneKernel:
     def __init__(self, connection_file: Path, env: dict | None = None):
         from jupyter_client import KernelManager
 
+        self.connection_file = connection_file
         self.manager = KernelManager(connection_file=str(connection_file))
         self.env = {**os.environ, **(env or {})}
 
-    def __enter__(self) -> StandaloneKernel:
+    def __enter__(self) -> KernelClient:
+        """Start the kernel; return a :class:`KernelClient` of it."""
         self.manager.start_kernel(env=self.env)
-        self.client = self.manager.client()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
-        return self
-
-    def run(self, code: str, timeout: float = 120) -> str:
-        """Run ``code``; return what it printed."""
-        out: list[str] = []
-        self.client.execute_interactive(code, timeout=timeout, output_hook=lambda m: out.append(
-            m["content"].get("text", "")) if m["msg_type"] == "stream" else None)
-        return "".join(out)
+        self.client = KernelClient(self.connection_file)
+        return self.client
 
     def __exit__(self, *exc_info) -> None:
-        self.client.stop_channels()
+        self.client.close()
         self.manager.shutdown_kernel(now=True)
 
 

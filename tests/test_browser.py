@@ -18,15 +18,7 @@ INTERVAL = 0.5
 def inject(page, **kwargs) -> tuple[int, str]:
     """Run ``inject()`` in a new cell of the page; return the cell index and the new session's token."""
     args = ", ".join(f"{k}={v!r}" for k, v in {"interval": INTERVAL, **kwargs}.items())
-    cell = page.run(f"ka = colab_jsalive.inject({args})")
-    page.wait_badge(cell, "running")
-    return cell, session_of(page, cell)
-
-
-def session_of(page, cell: int) -> str:
-    """The session token the page's keep-alive beats with, read from the frames Chromium saw."""
-    return wait_for(lambda: next((s.beats[-1] for s in page.keepalive_sockets()
-                                  if s.beats and not s.closed), None), 10, "a beat from the page")
+    return page.start_keepalive(f"ka = colab_jsalive.inject({args})")
 
 
 def kernel_beats(client) -> int:

@@ -56,7 +56,7 @@ class ColabPage:
                        f"&token={server.token}&server=127.0.0.1:{server.port}"
                        f"&frame=http://localhost:{pages.port}/frame.html")
         wait_for(lambda: self.page.evaluate("window.emu && emu.ready"), 30, "the emulated page's kernel socket")
-        self.client = KernelClient(server, self.kernel_id)
+        self.client = KernelClient(server.connection_file(self.kernel_id))
         self.execute(PRELUDE)
 
     def execute(self, code: str) -> dict:

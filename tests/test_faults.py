@@ -24,11 +24,7 @@ def lab(browser, server):
 
 
 def inject(page, code: str = f"ka = colab_jsalive.inject(interval={INTERVAL})") -> tuple[int, str]:
-    cell = page.run(code)
-    page.wait_badge(cell, "running")
-    session = wait_for(lambda: next((s.beats[-1] for s in page.keepalive_sockets()
-                                     if s.beats and not s.closed), None), 10, "a beat from the page")
-    return cell, session
+    return page.start_keepalive(code)
 
 
 def stop_with_badge(page, cell: int) -> None:
@@ -59,7 +55,7 @@ def test_network_loss_reconnects_with_backoff_and_beats_resume_within_two_interv
     proxy = DroppingProxy(server.port)
     page = NotebookPage(browser, server, "jupyterlab", server.new_notebook("through-proxy.ipynb"),
                         port=proxy.port)
-    client = KernelClient(server, page.kernel_id)
+    client = KernelClient(server.connection_file(page.kernel_id))
     try:
         page.run("import colab_jsalive")
         cell, session = inject(page, f"ka = colab_jsalive.inject(interval={interval})")
