@@ -23,7 +23,6 @@ import pytest
 
 from colab_jsalive import gpu
 
-ROOT = Path(__file__).resolve().parent.parent
 PROBE = Path(__file__).with_name("gpu_probe.py")
 ENV_NAMES = (gpu.GROWTH_ENV, gpu.ALLOCATOR_ENV)
 
@@ -34,6 +33,7 @@ VIRTUAL = "Virtual devices cannot be modified after being initialized"
 VISIBLE = "Visible devices cannot be modified after being initialized"
 GROWTH_WITH_VIRTUAL = "Cannot set memory growth on device when virtual devices configured"
 DIFFER = "Memory growth cannot differ between GPU devices"
+NO_ALLOCATOR_STATS = "Allocator stats not available for device '{device}'"
 
 
 # --- real TensorFlow, one fresh process per scenario ------------------------------------------------
@@ -42,10 +42,9 @@ DIFFER = "Memory growth cannot differ between GPU devices"
 def run_probe(scenario: str, **environment: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     env.update(environment, TF_CPP_MIN_LOG_LEVEL="2")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, str(PROBE), scenario], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
-    )
+    # The probe imports the installed colab_jsalive, as a user's process would.
+    done = subprocess.run([sys.executable, str(PROBE), scenario], capture_output=True, text=True, env=env,
+                          cwd=PROBE.parent, timeout=300)
     assert done.returncode == 0, done.stderr[-4000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT"))
     return json.loads(line[len("RESULT") :])
@@ -198,8 +197,14 @@ def test_emulation_raises_tensorflows_own_messages(started):
     assert errors["virtual_after_start"] == ["RuntimeError", VIRTUAL]
     assert errors["visible_after_start"] == ["RuntimeError", VISIBLE]
     assert errors["unchanged_visible_gpus_after_start"] is None  # only a change raises
-    assert errors["cpu_memory_info"] == {"current": 0, "peak": 0}
     assert errors["cpu_details"] == {}
+    # A CPU answers get_memory_info with zeros or with this error, depending on the machine; where it
+    # is the error, the emulation's message for a GPU without allocator stats must be TensorFlow's.
+    answer = errors["cpu_memory_info"]
+    if isinstance(answer, list):
+        assert answer == ["ValueError", NO_ALLOCATOR_STATS.format(device="CPU:0")]
+    else:
+        assert set(answer) >= {"current", "peak"}
 
 
 # --- in this process, without TensorFlow --------------------------------------------------------------
@@ -347,7 +352,7 @@ class EmulatedTF:
         self.visible = list(self.physical)
         self.growth = {d: None for d in self.physical}  # get_memory_growth on a fresh GPU is None
         self.limits = {}  # the logical device configuration, as one memory limit per GPU
-        self.memory = {}
+        self.memory = {}  # GPU index -> {"current", "peak"}; a GPU missing here has no allocator stats
         self.policy = "float32"
         self.started = False
 
@@ -401,7 +406,10 @@ class EmulatedTF:
 
     def memory_info(self, device):
         self.start()
-        return self.memory[int(device.split(":")[1])]
+        answer = self.memory.get(int(device.split(":")[1]))
+        if answer is None:  # a device whose allocator keeps no statistics
+            raise ValueError(NO_ALLOCATOR_STATS.format(device=device))
+        return answer
 
     def set_policy(self, name):
         self.policy = name
@@ -645,6 +653,27 @@ def test_memory_info_and_the_epoch_logs_cover_every_gpu_emulation(emulate, monke
     assert logs["gpu0_mem_current_mb"] == 3.0 and logs["gpu0_mem_peak_mb"] == 5.0
     assert logs["gpu1_mem_current_mb"] == 0.0 and logs["gpu1_mem_peak_mb"] == 0.5
     assert logs["host_rss_mb"] > 0
+
+
+@pytest.mark.parametrize("stats", [{"current": 0, "peak": 0}, None], ids=["zeros", "not-available"])
+def test_memory_info_handles_each_answer_tensorflow_gives_emulation(emulate, stats):
+    """Emulation of TensorFlow's GPU-only branches: get_memory_info answers zeros on some devices and
+    raises "Allocator stats not available" on others; either way memory_info() and the Keras
+    callback's logs go on, and a device without statistics is named in a note."""
+    fake = emulate([(7, 5), (7, 5)], started=True)
+    fake.memory = {0: {"current": 2**20, "peak": 2**21}, **({1: stats} if stats is not None else {})}
+    info = gpu.memory_info()
+    assert info.gpus[0] == gpu.GpuMemory(0, 2**20, 2**21)
+    logs = gpu._epoch_logs()
+    if stats is None:
+        assert [g.index for g in info.gpus] == [0]
+        (note,) = info.notes
+        assert note.startswith("GPU:1: TensorFlow reports no memory use") and "GPU:1" in str(info)
+        assert "gpu1_mem_current_mb" not in logs
+    else:
+        assert info.gpus[1] == gpu.GpuMemory(1, 0, 0) and info.notes == []
+        assert logs["gpu1_mem_current_mb"] == 0.0
+    assert logs["gpu0_mem_peak_mb"] == 2.0
 
 
 def test_memory_limit_accepts_any_whole_number_emulation(emulate):
