@@ -10,7 +10,7 @@ import importlib.util
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # jupyter_server names each kernel's connection file after the kernel id it serves the kernel under.
 _CONNECTION_FILE = re.compile(r"kernel-([0-9a-fA-F-]{8,64})\.json$")
@@ -22,14 +22,16 @@ class Environment:
     or "" when no channel exists.
 
     ``kind`` names the case for ``Status.frontend`` while no browser has answered: "unknown" where a
-    channel exists, else "python", "terminal", "vscode", "no-colab" or "no-server"; ``reason`` says,
-    for the user, why no channel exists.
+    channel exists, else "python", "terminal", "vscode", "no-colab", "no-server" or "no-comms";
+    ``reason`` says, for the user, why no channel exists. ``comm_manager`` is the kernel's own comm
+    manager, where the Jupyter channel registers its target.
     """
 
     channel: str
     kind: str
     reason: str = ""
     kernel_id: str | None = None
+    comm_manager: object = field(default=None, compare=False, repr=False)
 
 
 def detect(frontend: str = "auto") -> Environment:
@@ -62,7 +64,30 @@ def detect(frontend: str = "auto") -> Environment:
             "no-server",
             "this kernel was not started by a Jupyter server, so a page has no server to reach it through",
         )
-    return Environment("jupyter", "unknown", kernel_id=kernel_id)
+    manager = comm_manager(kernel)
+    if manager is None:
+        return Environment(
+            "",
+            "no-comms",
+            "this kernel does not hand comm messages to a comm manager, so it cannot receive beats",
+        )
+    return Environment("jupyter", "unknown", kernel_id=kernel_id, comm_manager=manager)
+
+
+def comm_manager(kernel: object) -> object | None:
+    """The comm manager ``kernel`` hands every ``comm_open`` to, or None when there is none.
+
+    Every ipykernel keeps it as ``kernel.comm_manager``: before 6.18 an ``ipykernel.comm.CommManager``,
+    from 6.18 on the ``comm`` package's. ``comm.get_comm_manager()`` is not the kernel's manager before
+    6.18 (a target registered there is never called), and the ``comm`` package may be missing
+    altogether, so the manager is taken from the kernel and checked against its message handlers.
+    """
+    manager = getattr(kernel, "comm_manager", None)
+    handlers = getattr(kernel, "shell_handlers", None)
+    handler = handlers.get("comm_open") if isinstance(handlers, dict) else None
+    if manager is None or getattr(handler, "__self__", None) is not manager:
+        return None
+    return manager
 
 
 def _colab_output_importable() -> bool:

@@ -121,7 +121,7 @@ def inject(
     if environment.channel == "colab":
         RECEIVER.register_colab()
     else:
-        RECEIVER.register_jupyter()
+        RECEIVER.register_jupyter(environment.comm_manager)
     RECEIVER.start(session)
     config = {
         "channel": environment.channel,

@@ -34,6 +34,7 @@ class Receiver:
         self._ended: OrderedDict[str, Session] = OrderedDict()
         self._comms: dict[str, list] = {}
         self._registered: set[str] = set()  # channels whose receiver this kernel process has
+        self._comm_manager = None  # the kernel's own comm manager, once the Jupyter target is registered
 
     # -- sessions -------------------------------------------------------------------------------------
 
@@ -52,7 +53,7 @@ class Receiver:
         while len(self._ended) > _KEEP_ENDED:
             self._ended.popitem(last=False)
         for comm in self._comms.pop(session.token, []):
-            _send_and_close(comm, session.reply())
+            self._send_and_close(comm, session.reply())
 
     # -- messages from pages --------------------------------------------------------------------------
 
@@ -88,24 +89,24 @@ class Receiver:
 
     # -- the Jupyter channel --------------------------------------------------------------------------
 
-    def register_jupyter(self) -> None:
-        """Register the comm target the snippet opens its comm to (once per kernel process)."""
+    def register_jupyter(self, comm_manager) -> None:
+        """Register the comm target the snippet opens its comm to on ``comm_manager``, the kernel's
+        own (see ``_environment.comm_manager``), once per kernel process."""
         if "jupyter" in self._registered:
             return
-        import comm
-
-        comm.get_comm_manager().register_target(TARGET, self._on_comm_open)
+        comm_manager.register_target(TARGET, self._on_comm_open)
+        self._comm_manager = comm_manager
         self._registered.add("jupyter")
 
     def _on_comm_open(self, comm, open_msg: dict) -> None:
         reply = self._safe_handle(open_msg)
         if reply is None or reply["state"] != "running":
-            _send_and_close(comm, reply)
+            self._send_and_close(comm, reply)
             return
         comms = self._comms.setdefault(reply["session"], [])
         comms.append(comm)
         if len(comms) > _MAX_COMMS:
-            _send_and_close(comms.pop(0), None)
+            self._send_and_close(comms.pop(0), None)
         comm.on_msg(lambda msg: self._on_comm_msg(comm, msg))
         comm.send(reply)
 
@@ -126,6 +127,23 @@ class Receiver:
             _log.debug("colab_jsalive: ignored a malformed message", exc_info=True)
             return None
 
+    def _send_and_close(self, comm, reply: dict | None) -> None:
+        """Send a last reply, then forget the comm.
+
+        The comm is dropped from the kernel's comm manager without publishing comm_close: the page
+        closes its end itself once it reads the reply, and a published comm_close would reach every
+        frontend connected to this kernel, which log an error for a comm they do not know. A comm
+        publishes comm_close when it is garbage-collected unless it is marked closed, which is how
+        the comm managers themselves (ipykernel's and the ``comm`` package's) forget a comm the page
+        closed.
+        """
+        try:
+            if reply is not None:
+                comm.send(reply)
+            comm._closed = True
+            self._comm_manager.unregister_comm(comm)
+        except Exception:
+            _log.debug("colab_jsalive: could not forget a comm", exc_info=True)
 
     # -- the Colab channel ----------------------------------------------------------------------------
 
@@ -152,23 +170,6 @@ class Receiver:
             except Exception:
                 _log.debug("colab_jsalive: ignored a malformed call", exc_info=True)
         return JSON(reply if reply is not None else {})
-
-
-def _send_and_close(comm, reply: dict | None) -> None:
-    """Send a last reply, then forget the comm.
-
-    The comm is dropped from the kernel's comm manager without publishing comm_close: the page closes
-    its end itself once it reads the reply, and a published comm_close would reach every frontend
-    connected to this kernel, which log an error for a comm they do not know.
-    """
-    try:
-        if reply is not None:
-            comm.send(reply)
-        import comm as comm_module
-
-        comm_module.get_comm_manager().unregister_comm(comm)
-    except Exception:
-        _log.debug("colab_jsalive: could not forget a comm", exc_info=True)
 
 
 RECEIVER = Receiver()

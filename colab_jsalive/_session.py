@@ -23,8 +23,9 @@ UNKNOWN = "this kernel does not know this keep-alive (restarted or never started
 class Status:
     """What the kernel knows about its keep-alive.
 
-    ``frontend`` is the page that beats ("jupyterlab", "notebook", "nbclassic"), "unknown" before the
-    first beat, or, where no page can beat, why: "python", "terminal", "vscode", "no-server".
+    ``frontend`` is the page that beats ("jupyterlab", "notebook", "nbclassic", "colab"), "unknown"
+    before the first beat, or, where no page can beat, why: "python", "terminal", "vscode",
+    "no-server", "no-colab", "no-comms".
     ``beats`` counts answered beats. ``unanswered`` is how many earlier beats the page was still
     waiting on when it sent the latest one (a busy kernel answers them once the running cell ends).
     ``reason`` says why an inactive keep-alive ended ("" while it runs). Times are UTC.

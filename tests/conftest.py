@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,9 @@ from tests.harness import FRONTENDS, JupyterServer, KernelClient, NotebookPage, 
 # Cells the browser tests run in the notebook's kernel. Short intervals keep the tests quick; the
 # warning they cause (beats under 1 s waste resources) is expected here.
 PRELUDE = "import warnings\nwarnings.simplefilter('ignore')\nimport colab_jsalive\n"
+# The EMULATION of Colab's contract (DESIGN.md section 2): google.colab.output for the kernel, and the
+# notebook page's side of output frames. Only the Colab tests use it.
+COLAB_EMULATION = Path(__file__).parent / "colab_emulation"
 _names = itertools.count()
 
 
@@ -19,6 +23,21 @@ _names = itertools.count()
 def server(tmp_path_factory):
     """A real jupyter_server behind a JupyterHub-style /user/NAME/ prefix, with a token."""
     srv = JupyterServer(tmp_path_factory.mktemp("jupyter"), base_url="/user/tester/").start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def colab_server(tmp_path_factory):
+    """A real jupyter_server whose kernels run as in Colab, against the EMULATION of google.colab.output:
+    it is importable in them and COLAB_RELEASE_TAG is set."""
+    srv = JupyterServer(
+        tmp_path_factory.mktemp("colab"),
+        env={"PYTHONPATH": str(COLAB_EMULATION), "COLAB_RELEASE_TAG": "emulation"},
+        # The emulated Colab page is served from another loopback origin, as Colab's page is not the
+        # kernel's server.
+        args=(r"--ServerApp.allow_origin_pat=http://127\.0\.0\.1:\d+",),
+    ).start()
     yield srv
     srv.stop()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -31,7 +32,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
+ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
+# The frontends this environment serves. `make test` has all three; each row of `make test-compat`
+# names its own (the classic notebook alone on Colab's stack), so that none goes missing unnoticed.
+FRONTENDS = tuple(os.environ.get("COLAB_JSALIVE_FRONTENDS", ",".join(ALL_FRONTENDS)).split(","))
 
 
 def wait_for(condition, timeout: float, what: str, poll: float = 0.1):
@@ -119,7 +123,10 @@ class JupyterServer:
                 "--MappingKernelManager.cull_connected=True",
             ]
         self.log = open(self.workdir / "server.log", "wb")
-        self.process = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        # Kernels started without a notebook run in the server's working directory: the notebooks'
+        # folder, so that they import the installed colab_jsalive, never a source tree beside them.
+        self.process = subprocess.Popen(args, env=env, cwd=self.root, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
         wait_for(self._answers, 60, "the Jupyter server to answer")
         return self
 
@@ -172,12 +179,15 @@ class JupyterServer:
         return name
 
     def page_url(self, frontend: str, notebook: str, workspace: str = "", port: int | None = None) -> str:
-        path = {
+        if frontend == "jupyterlab":
             # Each Lab page gets a workspace of its own, or Lab would reopen earlier notebooks too.
-            "jupyterlab": f"lab/workspaces/{workspace or secrets.token_hex(4)}/tree/{notebook}",
-            "notebook": f"notebooks/{notebook}",
-            "nbclassic": f"nbclassic/notebooks/{notebook}",
-        }[frontend]
+            path = f"lab/workspaces/{workspace or secrets.token_hex(4)}/tree/{notebook}"
+        elif frontend == "notebook":
+            path = f"notebooks/{notebook}"
+        else:
+            from nbclassic import nbclassic_path  # "/nbclassic" beside Notebook 7, "" beside Notebook 6
+
+            path = f"{nbclassic_path()}/notebooks/{notebook}".lstrip("/")
         url = self.url if port is None else f"http://127.0.0.1:{port}{self.base_url}"
         return f"{url}{path}?token={self.token}"
 
@@ -428,11 +438,17 @@ class NotebookPage:
 class KernelClient:
     """A client of a kernel straight over ZMQ, from its connection file: no server, no browser."""
 
-    def __init__(self, connection_file: Path):
+    def __init__(self, connection_file: Path, manager=None):
+        """``manager`` is the KernelManager where this process started the kernel itself: through it the
+        client sees whether the kernel process lives. Without one, jupyter_client 7 judges that by
+        heartbeats, which a kernel still starting up on a busy machine can miss ("Kernel died")."""
         from jupyter_client import BlockingKernelClient
 
-        self.client = BlockingKernelClient(connection_file=str(connection_file))
-        self.client.load_connection_file()
+        if manager is not None:
+            self.client = manager.client()
+        else:
+            self.client = BlockingKernelClient(connection_file=str(connection_file))
+            self.client.load_connection_file()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
 
@@ -467,6 +483,91 @@ class KernelClient:
         self.client.stop_channels()
 
 
+class KernelSocket:
+    """A WebSocket to a kernel's channels through the server, speaking the JSON protocol the way the
+    snippet and the frontends do; it sees every IOPub message the kernel publishes."""
+
+    def __init__(self, server: JupyterServer, kernel_id: str):
+        import websocket  # websocket-client, which jupyter_server depends on
+
+        self.session = secrets.token_hex(16)
+        self.ws = websocket.create_connection(
+            f"ws://127.0.0.1:{server.port}{server.base_url}api/kernels/{kernel_id}/channels"
+            f"?session_id={self.session}&token={server.token}", timeout=60)
+        self.backlog: list[dict] = []  # received, not yet taken by wait()
+
+    def send(self, msg_type: str, content: dict) -> str:
+        """Send one message on the shell channel; return its msg_id."""
+        msg_id = secrets.token_hex(16)
+        self.ws.send(json.dumps({
+            "channel": "shell",
+            "header": {"msg_id": msg_id, "msg_type": msg_type, "username": "", "session": self.session,
+                       "date": "2026-01-01T00:00:00Z", "version": "5.3"},
+            "parent_header": {}, "metadata": {}, "content": content, "buffers": []}))
+        return msg_id
+
+    def wait(self, condition, timeout: float, what: str) -> dict:
+        """Take and return the first message, received or still to come, for which ``condition`` holds."""
+        import websocket
+
+        deadline = time.monotonic() + timeout
+        while True:
+            for msg in self.backlog:
+                if condition(msg):
+                    self.backlog.remove(msg)
+                    return msg
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+            self.ws.settimeout(left)
+            try:
+                frame = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue  # the deadline is checked above
+            if isinstance(frame, str):
+                self.backlog.append(json.loads(frame))
+
+    def nudge(self, timeout: float = 60) -> None:
+        """Wait until the kernel's IOPub reaches this socket: after a restart the server reconnects it
+        some time after the kernel already answers on the shell channel (jupyter_server's own "nudge")."""
+        deadline = time.monotonic() + timeout
+        while True:
+            msg_id = self.send("kernel_info_request", {})
+            try:
+                self.wait(lambda m: m.get("channel") == "iopub"
+                          and m.get("parent_header", {}).get("msg_id") == msg_id, 1, "")
+                return
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"timed out after {timeout:g} s waiting for the kernel's IOPub") from None
+
+    def execute(self, code: str, timeout: float = 60) -> list[dict]:
+        """Run ``code`` as a cell; return the IOPub messages it caused, or raise with the kernel's error."""
+        msg_id = self.send("execute_request", {"code": code, "silent": False, "store_history": False,
+                                               "user_expressions": {}, "allow_stdin": False})
+        outputs = []
+        while True:
+            msg = self.wait(lambda m: m.get("channel") == "iopub"
+                            and m.get("parent_header", {}).get("msg_id") == msg_id, timeout,
+                            f"the kernel to run {code!r}")
+            if msg["header"]["msg_type"] == "error":
+                raise RuntimeError(f"kernel error running {code!r}:\n" + "\n".join(msg["content"]["traceback"]))
+            if msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return outputs
+            outputs.append(msg)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def snippet_session(outputs: list[dict]) -> str:
+    """The session token of the keep-alive snippet among a cell's outputs."""
+    (code,) = [m["content"]["data"]["application/javascript"] for m in outputs
+               if m["header"]["msg_type"] == "display_data"
+               and "application/javascript" in m["content"]["data"]]
+    return re.search(r'"session": "([0-9a-f]{32})"', code).group(1)
+
+
 class StandaloneKernel:
     """A real ipykernel started without any Jupyter server, as a context manager.
 
@@ -483,7 +584,7 @@ class StandaloneKernel:
     def __enter__(self) -> KernelClient:
         """Start the kernel; return a :class:`KernelClient` of it."""
         self.manager.start_kernel(env=self.env)
-        self.client = KernelClient(self.connection_file)
+        self.client = KernelClient(self.connection_file, self.manager)
         return self.client
 
     def __exit__(self, *exc_info) -> None:

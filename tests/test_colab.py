@@ -10,36 +10,21 @@ the kernel only through ``google.colab.kernel.invokeFunction``, i.e. by messages
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from colab_jsalive._session import EXPIRED, REPLACED, STOPPED
+from tests.conftest import COLAB_EMULATION, PRELUDE
 from tests.harness import JupyterServer, KernelClient, StaticServer, holds_for, wait_for
 
-EMULATION = Path(__file__).parent / "colab_emulation"
-PRELUDE = "import warnings\nwarnings.simplefilter('ignore')\nimport colab_jsalive\n"
 INTERVAL = 0.5
 
 
 @pytest.fixture(scope="module")
 def pages():
     """The emulation's pages on loopback: the page at 127.0.0.1, output frames at localhost."""
-    static = StaticServer(EMULATION)
+    static = StaticServer(COLAB_EMULATION)
     yield static
     static.stop()
-
-
-@pytest.fixture(scope="module")
-def colab_server(tmp_path_factory, pages):
-    srv = JupyterServer(
-        tmp_path_factory.mktemp("colab"),
-        env={"PYTHONPATH": str(EMULATION), "COLAB_RELEASE_TAG": "emulation"},
-        # the emulated page is on its own origin, as Colab's page is not the kernel's server
-        args=(f"--ServerApp.allow_origin=http://127.0.0.1:{pages.port}",),
-    ).start()
-    yield srv
-    srv.stop()
 
 
 class ColabPage:

@@ -11,7 +11,7 @@ import pytest
 
 from colab_jsalive._session import EXPIRED, REPLACED, STOPPED_FROM_BADGE
 from tests.conftest import open_notebook
-from tests.harness import DroppingProxy, KernelClient, NotebookPage, holds_for, wait_for
+from tests.harness import DroppingProxy, KernelClient, KernelSocket, NotebookPage, holds_for, wait_for
 
 INTERVAL = 0.5
 
@@ -155,23 +155,12 @@ def test_same_notebook_in_two_pages_both_beat_and_one_stop_ends_both(lab, browse
 
 def test_hostile_messages_on_the_channel_are_never_counted_and_never_raise(lab, server):
     """Raw frames on the keep-alive's comm target, sent through the server like a page would."""
-    import websocket  # websocket-client, which jupyter_server depends on
-
     page, client = lab
     cell, session = inject(page, f"ka = colab_jsalive.inject(interval={INTERVAL}, label='target')")
     log_file = server.workdir / "server.log"  # the kernel's stderr goes here too
     log_start = log_file.stat().st_size
-    ws = websocket.create_connection(
-        f"ws://127.0.0.1:{server.port}{server.base_url}api/kernels/{page.kernel_id}/channels"
-        f"?session_id=attacker&token={server.token}")
-
-    def send(msg_type, content):
-        ws.send(json.dumps({"channel": "shell", "header": {
-            "msg_id": f"m{send.n}", "msg_type": msg_type, "username": "", "session": "attacker",
-            "date": "2026-01-01T00:00:00Z", "version": "5.3"}, "parent_header": {}, "metadata": {},
-            "content": content, "buffers": []}))
-        send.n += 1
-    send.n = 0
+    attacker = KernelSocket(server, page.kernel_id)
+    send = attacker.send
 
     forged = "f" * 32
     payloads = [None, 1, "beat", ["beat"], {}, {"op": "beat"}, {"op": "beat", "session": forged, "seq": 1},
@@ -183,7 +172,7 @@ def test_hostile_messages_on_the_channel_are_never_counted_and_never_raise(lab, 
     for i in range(2000):  # a flood of forged beats on an open-looking comm
         send("comm_msg", {"comm_id": "c6", "data": {"op": "beat", "session": f"{i:032x}", "seq": i}})
     before = client.status()
-    ws.close()
+    attacker.close()
     after = wait_for(lambda: (s := client.status())["beats"] > before["beats"] + 2 and s, 30,
                      "the real page's beats to go on after the flood")
     assert after["active"] and after["label"] == "target" and after["frontend"] == "jupyterlab"
