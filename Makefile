@@ -1,13 +1,17 @@
-# `make test` sets up everything on a fresh machine and runs every test; `make demo` shows the claim.
+# `make test` sets up everything on a fresh machine and runs every test; `make demo` shows the claim;
+# `make test-compat` runs the package on the stacks its users have (compat/run.py; ROWS="oldest" picks rows).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test demo bench setup chromium node clean
+.PHONY: test test-compat demo bench setup chromium node clean
 
 test: setup
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
+
+test-compat: setup
+	$(PY) -m compat.run $(ROWS)
 
 demo: setup
 	$(PY) -m demo
@@ -38,4 +42,4 @@ node:
 	else echo "No node found: install Node.js 20 or newer and run make again." >&2; exit 1; fi
 
 clean:
-	rm -rf $(VENV) demo-output dist build *.egg-info benchmarks/.peers
+	rm -rf $(VENV) .compat demo-output dist build *.egg-info benchmarks/.peers

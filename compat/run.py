@@ -1,0 +1,281 @@
+"""`make test-compat`: colab_jsalive on the stacks its users run, one virtual environment per row.
+
+For each row: find its Python on this machine, build the row's environment from its pins (or reuse the
+one an earlier run built from the same pins), check that installing colab_jsalive there changes no
+installed package, then run against that environment's kernels and servers the kernel-side tests of both
+channels, the environment checks, and a real-browser culling trial in each frontend the row serves (and
+the GPU module's tests where TensorFlow is installed). Prints each row's pytest output and a summary
+table; exits non-zero when any row fails.
+
+    python -m compat.run [ROW ...]        # every row by default
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib.metadata import requires
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "compat"
+WORK = ROOT / ".compat"  # the rows' environments, kept between runs
+PACKAGE = "colab-jsalive"
+ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
+PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
+# The versions each row reports, so that a log says what "newest" was on the day it ran.
+SHOWN = ("ipython", "ipykernel", "comm", "jupyter-server", "jupyterlab", "notebook", "nbclassic",
+         "tensorflow", "tensorflow-cpu", "keras")
+
+# What every row runs. The culling trial opens each frontend named by the row (COLAB_JSALIVE_FRONTENDS).
+TESTS = (
+    "tests/test_channels.py",
+    "tests/test_environment.py",
+    "tests/test_session.py",
+    "tests/test_validation.py",
+    "tests/test_render.py",
+    "tests/test_culling.py",
+)
+GPU_TESTS = ("tests/test_gpu.py",)  # where the row has TensorFlow
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    python: str  # "3.13": the interpreter the row's environment is built from
+    pins: str | None  # a requirements file in compat/ whose versions are installed exactly; None: newest
+    extra: str  # the extra of pyproject.toml whose requirements (the tests' needs) join the pins
+    frontends: tuple[str, ...]
+    about: str
+
+
+ROWS = (
+    Row("colab-2026-08", "3.13", "colab-2026-08.txt", "test-tools", ("nbclassic",),
+        "Colab's runtime: IPython 7.34, ipykernel 6.17.1 (no comm package), jupyter_server 2.20, "
+        "the classic notebook, TensorFlow 2.20 (GPU build)"),
+    Row("oldest", "3.10", "oldest.txt", "test", ALL_FRONTENDS,
+        "every lower bound of pyproject.toml: IPython 7.34, ipykernel 6.5 (no comm package), "
+        "jupyter_server 2.4, JupyterLab 4.0, Notebook 7.0, tensorflow-cpu 2.16"),
+    Row("hub-2024-09", "3.12", "hub-2024-09.txt", "test-tools", ALL_FRONTENDS,
+        "a JupyterHub image of 2024: IPython 8.27, ipykernel 6.29 (comm package), jupyter_server 2.14, "
+        "JupyterLab 4.2, Notebook 7.2"),
+    Row("newest", "3.13", None, "test", ALL_FRONTENDS,
+        "the newest releases: IPython 9, ipykernel 7, JupyterLab 4, Notebook 7, tensorflow-cpu"),
+)
+
+
+class RowFailed(Exception):
+    """A row cannot pass; the message says why, for the summary."""
+
+
+def main(argv: list[str]) -> int:
+    chosen = [row for row in ROWS if not argv or row.name in argv]
+    unknown = set(argv) - {row.name for row in ROWS}
+    if unknown:
+        print(f"unknown rows: {', '.join(sorted(unknown))}; the rows are: {', '.join(r.name for r in ROWS)}")
+        return 2
+    wheel = build_wheel()
+    results = []
+    for row in chosen:
+        started = time.monotonic()
+        print(f"\n===== {row.name}: {row.about}", flush=True)
+        try:
+            python = find_python(row.python)
+            venv = environment(row, python)
+            versions = install_check(row, venv, wheel)
+            summary = run_tests(row, venv)
+            results.append((row, True, f"{summary}\n{'':15} {versions}", time.monotonic() - started))
+        except RowFailed as failure:
+            print(f"ROW FAILED: {row.name}: {failure}", flush=True)
+            results.append((row, False, str(failure), time.monotonic() - started))
+    print("\n===== make test-compat")
+    for row, passed, summary, seconds in results:
+        print(f"{row.name:15} Python {row.python:5} {'PASS' if passed else 'FAIL'}  "
+              f"{seconds / 60:4.1f} min  {summary}")
+    return 0 if all(passed for _, passed, _, _ in results) else 1
+
+
+# --- the rows' environments ---------------------------------------------------------------------------
+
+
+def find_python(version: str) -> Path:
+    """The highest installed CPython ``version``: pyenv's own interpreters (never its shims, which fail
+    for versions not selected), else ``python3.X`` on PATH."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = sorted(pyenv.glob(f"{version}.*/bin/python"),
+                        key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.parent.name)], reverse=True)
+    on_path = shutil.which(f"python{version}")
+    if on_path and "/shims/" not in on_path:
+        candidates.append(Path(on_path))
+    for candidate in candidates:
+        done = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True)
+        if done.returncode == 0 and done.stdout.strip() == version:
+            return candidate
+    raise RowFailed(f"no Python {version} on this machine (looked in {pyenv} and for python{version} "
+                    f"on PATH): install it (pyenv install {version}) to run this row")
+
+
+def environment(row: Row, python: Path) -> Path:
+    """The row's virtual environment, with its pins and the tests' requirements installed."""
+    venv = WORK / row.name
+    pins = [] if row.pins is None else ["-r", str(HERE / row.pins), "-c", str(HERE / row.pins)]
+    needs = extra_requirements(row.extra)
+    if row.pins is None:
+        needs += own_requirements()  # with no pins, the package's own dependencies come newest too
+    stamp = hashlib.sha256(json.dumps([str(python), python_version(python), pins, needs,
+                                       (HERE / row.pins).read_text() if row.pins else ""]).encode()).hexdigest()
+    stamp_file = venv / ".compat-stamp"
+    fresh = not (stamp_file.exists() and stamp_file.read_text() == stamp)
+    if fresh:
+        shutil.rmtree(venv, ignore_errors=True)
+        run([python, "-m", "venv", venv], "create the virtual environment")
+    if fresh or row.pins is None:
+        # A row without pins is brought up to the newest releases on every run.
+        upgrade = ["--upgrade"] if row.pins is None else []
+        print(f"installing {row.name}'s stack into {venv} ...", flush=True)
+        run([venv / "bin/python", *PIP, "install", "-q", *upgrade, *pins, *needs],
+            f"install {row.name}'s stack")
+        stamp_file.write_text(stamp)
+    return venv
+
+
+def extra_requirements(extra: str) -> list[str]:
+    """The requirements of pyproject.toml's ``extra`` (with the extras it names of this package),
+    as the installed package's metadata states them."""
+    found: list[str] = []
+    for text in requires(PACKAGE) or []:
+        req = Requirement(text)
+        if req.marker is None or not req.marker.evaluate({"extra": extra}):
+            continue
+        if canonicalize_name(req.name) == PACKAGE:
+            for inner in sorted(req.extras):
+                found += extra_requirements(inner)
+        else:
+            found.append(f"{req.name}{req.specifier}")
+    return found
+
+
+def own_requirements() -> list[str]:
+    return [text for text in requires(PACKAGE) or [] if Requirement(text).marker is None]
+
+
+def python_version(python: Path) -> str:
+    return subprocess.run([python, "-c", "import sys; print(sys.version)"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def build_wheel() -> Path:
+    """One wheel of this checkout, installed into every row as a user would install it."""
+    dist = WORK / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    run([sys.executable, "-m", "build", "--wheel", "--outdir", dist, ROOT], "build the wheel", quiet=True)
+    (wheel,) = dist.glob("*.whl")
+    return wheel
+
+
+# --- the install check --------------------------------------------------------------------------------
+
+
+def installed(venv: Path) -> dict[str, str]:
+    done = run([venv / "bin/python", *PIP, "list", "--format=json"], "list the installed packages", quiet=True)
+    return {canonicalize_name(p["name"]): p["version"] for p in json.loads(done.stdout)}
+
+
+def install_check(row: Row, venv: Path, wheel: Path) -> str:
+    """Installing colab_jsalive (and its [tensorflow] extra where TensorFlow is installed) must change
+    no installed package: add itself, and nothing else. Returns the versions of the row's main parts."""
+    python = venv / "bin/python"
+    run([python, *PIP, "uninstall", "-q", "-y", PACKAGE], "remove an earlier colab-jsalive", quiet=True)
+    before = installed(venv)
+    run([python, *PIP, "install", "-q", wheel], "install colab-jsalive")
+    after = installed(venv)
+    changed = describe_changes(before, after)
+    if changed:
+        broken(venv)
+        raise RowFailed(f"pip install colab-jsalive changed installed packages: {changed}")
+    if "tensorflow" in after:
+        run([python, *PIP, "install", "-q", f"{wheel}[tensorflow]"], "install colab-jsalive[tensorflow]")
+        changed = describe_changes(after, installed(venv))
+        if changed:
+            broken(venv)
+            raise RowFailed(f"pip install colab-jsalive[tensorflow] changed installed packages: {changed}")
+        extra = "the [tensorflow] extra installs nothing beside Colab's tensorflow"
+    elif not any(name.startswith("tensorflow") or name.startswith("tf-") for name in after):
+        # No TensorFlow at all: the extra must bring the `tensorflow` distribution, and only that one.
+        report = run([python, *PIP, "install", "--dry-run", "-q", "--report", "-", f"{wheel}[tensorflow]"],
+                     "resolve colab-jsalive[tensorflow]", quiet=True)
+        names = {canonicalize_name(i["metadata"]["name"]) for i in json.loads(report.stdout)["install"]}
+        tensorflows = sorted(n for n in names if n.startswith("tensorflow") and n != "tensorflow-io-gcs-filesystem")
+        if "tensorflow" not in names or "tensorflow-cpu" in names:
+            raise RowFailed(f"colab-jsalive[tensorflow] would install {tensorflows}, not the tensorflow distribution")
+        extra = "the [tensorflow] extra would install the tensorflow distribution"
+    else:
+        extra = "TensorFlow is installed here under another name, so the [tensorflow] extra is not for it"
+    print(f"install check passed: pip install colab-jsalive added only itself; {extra}", flush=True)
+    versions = ", ".join(f"{name} {after[name]}" for name in SHOWN if name in after)
+    print(f"{row.name} runs: Python {python_version(python).split()[0]}, {versions}", flush=True)
+    return versions
+
+
+def describe_changes(before: dict[str, str], after: dict[str, str]) -> str:
+    changes = [f"{name} {before.get(name, '(none)')} -> {after.get(name, '(removed)')}"
+               for name in sorted(before.keys() | after.keys())
+               if name != PACKAGE and before.get(name) != after.get(name)]
+    return ", ".join(changes)
+
+
+def broken(venv: Path) -> None:
+    """An environment the check changed no longer holds the row's pins: rebuild it next time."""
+    (venv / ".compat-stamp").unlink(missing_ok=True)
+
+
+# --- the tests ----------------------------------------------------------------------------------------
+
+
+def run_tests(row: Row, venv: Path) -> str:
+    python = venv / "bin/python"
+    has_tensorflow = subprocess.run([python, "-c", "import importlib.util as u; "
+                                     "raise SystemExit(u.find_spec('tensorflow') is None)"]).returncode == 0
+    tests = [str(ROOT / t) for t in TESTS + (GPU_TESTS if has_tensorflow else ())]
+    scratch = venv / "work"
+    scratch.mkdir(exist_ok=True)
+    # Run from outside the checkout, with the checkout appended to sys.path (for the tests package):
+    # the tests, their subprocesses and the kernels all import the colab_jsalive installed from the wheel.
+    args = [python, "-m", "pytest", "-p", "no:cacheprovider", "--import-mode=append", f"--rootdir={ROOT}",
+            "-c", str(ROOT / "pyproject.toml"), "-ra", *tests]
+    env = dict(os.environ, COLAB_JSALIVE_FRONTENDS=",".join(row.frontends))
+    print(f"running {len(tests)} test files against {row.name} ...", flush=True)
+    with subprocess.Popen([str(a) for a in args], cwd=scratch, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as pytest:
+        lines = []
+        for line in pytest.stdout:  # shown as it comes: a row runs for minutes
+            print(line, end="", flush=True)
+            lines.append(line.rstrip())
+    summary = next((line.strip("= ") for line in reversed(lines) if line.startswith("=")), "no summary")
+    if pytest.returncode != 0:
+        raise RowFailed(f"pytest: {summary}")
+    return summary
+
+
+def run(args: list, what: str, quiet: bool = False) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(a) for a in args], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RowFailed(f"could not {what}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
+    if not quiet and done.stdout.strip():
+        print(done.stdout.strip(), flush=True)
+    return done
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
