@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
 
-.PHONY: test test-compat demo bench setup chromium node clean
+.PHONY: test test-compat demo bench setup chromium node proxy clean
 
 test: setup
 	$(PY) -m pytest -ra $(PYTEST_ARGS)
@@ -20,7 +20,7 @@ demo: setup
 bench: setup
 	$(PY) -m benchmarks.run
 
-setup: $(STAMP) chromium node
+setup: $(STAMP) chromium node proxy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +35,19 @@ chromium: $(STAMP)
 	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 	else echo "No Chromium found: install one (apt-get install chromium) and run make again." >&2; exit 1; fi
 
-# Node runs the JavaScript core's tests and checks that rendered snippets parse.
+# Node runs the JavaScript core's tests, checks that rendered snippets parse, and runs the hub's proxy;
+# npm installs that proxy.
 node:
-	@if command -v node >/dev/null; then :; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs; \
-	else echo "No node found: install Node.js 20 or newer and run make again." >&2; exit 1; fi
+	@if command -v node >/dev/null && command -v npm >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
+	else echo "No node or npm found: install Node.js 20 or newer with npm and run make again." >&2; exit 1; fi
+
+# configurable-http-proxy for the JupyterHub tests, from the npm registry, into the virtual environment
+# (never globally); tests/hub.py finds it there.
+PROXY := $(VENV)/proxy/node_modules/.bin/configurable-http-proxy
+proxy: $(PROXY)
+$(PROXY): $(STAMP) node
+	npm install --prefix $(VENV)/proxy --no-audit --no-fund --loglevel=error configurable-http-proxy@5
 
 clean:
 	rm -rf $(VENV) .compat demo-output dist build *.egg-info benchmarks/.peers

@@ -104,7 +104,11 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
   };
 }
 
-// Where the Jupyter server is, as this page knows it.
+// Where the Jupyter server is, as this page knows it, and the credential its own frontend sends on a
+// kernel WebSocket. The page may hold a token the frontend never puts on a socket (under JupyterHub the
+// classic notebook's page holds the single-user server's own hub API token, JupyterLab's the user's
+// OAuth token); the keep-alive sends what the frontend sends and no more, so a token goes into a URL,
+// and so into proxies' logs, only where the frontend's own sockets carry it.
 JsaliveJupyterChannel.pageServer = function () {
   "use strict";
   var origin = location.protocol.replace(/^http/, "ws") + "//" + location.host;
@@ -113,14 +117,18 @@ JsaliveJupyterChannel.pageServer = function () {
     var c;
     try { c = JSON.parse(el.textContent); } catch (e) { return null; }
     var apps = {"JupyterLab": "jupyterlab", "Jupyter Notebook": "notebook"};
-    var base = c.baseUrl || "/";
-    return {app: apps[c.appName] || "jupyterlab", token: c.token || "",
-            wsBase: c.wsUrl ? c.wsUrl.replace(/\/?$/, "/") : origin + base};
+    var wsBase = c.wsUrl ? c.wsUrl.replace(/\/?$/, "/") : origin + (c.baseUrl || "/");
+    // @jupyterlab/services' rule: the page option "appendToken" if set, else only for a socket on
+    // another host than the page (a same-host socket carries the page's cookies).
+    var append = String(c.appendToken || "").toLowerCase();
+    var otherHost = new URL(wsBase.replace(/^ws/, "http")).hostname !== location.hostname;
+    var sendToken = append === "" ? otherHost : append === "true";
+    return {app: apps[c.appName] || "jupyterlab", token: sendToken ? c.token || "" : "", wsBase: wsBase};
   }
   var d = document.body && document.body.dataset;
   if (d && d.baseUrl !== undefined) { // the classic notebook (nbclassic): data-ws-url is a host only
-    return {app: "nbclassic", token: d.jupyterApiToken || "",
-            wsBase: (d.wsUrl || origin) + d.baseUrl};
+    // Its own kernel sockets carry cookies only, never data-jupyter-api-token.
+    return {app: "nbclassic", token: "", wsBase: (d.wsUrl || origin) + d.baseUrl};
   }
   return null;
 };

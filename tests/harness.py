@@ -63,6 +63,15 @@ def holds_for(condition, seconds: float, what: str, poll: float = 0.1) -> None:
         time.sleep(poll)
 
 
+def write_notebook(folder: Path, name: str) -> str:
+    """An empty Python 3 notebook ``name`` in ``folder``, with one empty cell; returns ``name``."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(""))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / name)
+    return name
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -172,11 +181,7 @@ class JupyterServer:
         return self.workdir / "runtime" / f"kernel-{kernel_id}.json"
 
     def new_notebook(self, name: str) -> str:
-        nb = nbformat.v4.new_notebook()
-        nb.cells.append(nbformat.v4.new_code_cell(""))
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        nbformat.write(nb, self.root / name)
-        return name
+        return write_notebook(self.root, name)
 
     def page_url(self, frontend: str, notebook: str, workspace: str = "", port: int | None = None) -> str:
         if frontend == "jupyterlab":
@@ -355,13 +360,15 @@ class SocketLog:
 class NotebookPage:
     """One notebook open in one frontend, in its own browser context."""
 
-    def __init__(self, browser, server: JupyterServer, frontend: str, notebook: str,
-                 port: int | None = None):
+    def __init__(self, browser, server, frontend: str, notebook: str, port: int | None = None,
+                 context=None):
+        """``server`` is anything with ``page_url()``: a JupyterServer, or a user of a JupyterHub whose
+        ``context`` (a browser context, closed with the page) holds the hub's login cookies."""
         self.server = server
         self.frontend = frontend
         self.family = "nbclassic" if frontend == "nbclassic" else "lab"
         self.notebook = notebook
-        self.context = browser.new_context(viewport={"width": 1200, "height": 900})
+        self.context = context or browser.new_context(viewport={"width": 1200, "height": 900})
         self.page = self.context.new_page()
         self.console: list[str] = []
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))

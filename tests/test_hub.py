@@ -1,0 +1,254 @@
+"""JupyterHub, for real: the hub, its proxy, its idle culler, and a kernel culler in every user's server.
+
+Two cullers act on a hub (DESIGN.md section 7). Each single-user server's kernel culler removes kernels
+idle for KERNEL_CULL seconds (an open tab does not protect one: cull_connected). The hub's
+jupyterhub-idle-culler stops whole servers whose last activity, as the hub knows it, is older than
+HUB_CULL seconds. Servers report activity every ACTIVITY_INTERVAL seconds, and the hub reads the
+proxy's every ACTIVITY_INTERVAL seconds.
+
+Six people log in through the hub's login page at the same time and open a notebook through the
+proxy, in JupyterLab unless said otherwise; their pages' sockets carry the hub's cookies:
+
+- alice runs inject() in a visible tab, and presses Stop at the end;
+- dave runs inject(max_duration=...) and then switches to another tab (the page becomes hidden);
+- erin runs inject() and then a cell that prints nothing for longer than the hub culler's timeout;
+- frank runs inject() in the classic notebook;
+- bob, a control, leaves his notebook open without a keep-alive;
+- carol, a control, runs a cell and closes her tab.
+
+They are watched for several timeouts of both cullers (one trial, shared by the tests below, keeps this
+to a few minutes); each test then asserts one fact of what was seen.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.harness import NotebookPage, wait_for
+from tests.hub import JupyterHub
+
+KERNEL_CULL = 10  # seconds: the single-user servers' cull_idle_timeout
+HUB_CULL = 30  # seconds: jupyterhub-idle-culler's --timeout
+ACTIVITY_INTERVAL = 5  # JUPYTERHUB_ACTIVITY_INTERVAL, the hub's last_activity_interval, --cull-every
+INTERVAL = 2.0  # the keep-alive's beat
+WATCH = 3 * HUB_CULL + 10  # how long everyone is watched after the last inject()
+MAX_DURATION = WATCH + 15  # dave's keep-alive ends by itself after this
+PRELUDE = "import warnings\nwarnings.simplefilter('ignore')\nimport colab_jsalive\n"
+# Tells the page, as the browser does when a person switches tabs, that it is hidden.
+HIDE_PAGE = """() => {
+    Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+    Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
+    document.dispatchEvent(new Event('visibilitychange'));
+    return document.visibilityState;
+}"""
+
+
+@dataclass
+class Person:
+    """One user of the hub, their page, and what the watch saw of their kernel and server."""
+
+    name: str
+    page: NotebookPage | None = None
+    kernel_id: str = ""
+    cell: int = -1  # the inject() cell
+    started: float = 0.0  # when the keep-alive (or, for a control, the notebook) was running
+    kernel_gone: float | None = None  # seconds after `started` the kernel was first seen gone
+    server_gone: float | None = None
+    notes: dict = field(default_factory=dict)
+
+
+def output_text(page: NotebookPage, cell: int) -> str:
+    return page.cell(cell).locator(".jp-OutputArea-output").all_inner_texts()
+
+
+def run_and_read(page: NotebookPage, code: str, timeout: float = 60) -> str:
+    """Run ``code`` in a new cell of the page and return the text it printed."""
+    cell = page.run(code)
+    return wait_for(lambda: "".join(output_text(page, cell)).strip(), timeout, f"the output of {code!r}")
+
+
+def open_through_hub(browser, hub: JupyterHub, name: str, frontend: str = "jupyterlab") -> Person:
+    """Log in as ``name`` on the hub's page and open a new notebook through the proxy."""
+    person = Person(name)
+    user = hub.user(name)
+    notebook = user.new_notebook(f"{name}.ipynb")
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    user.login(context, user.page_url(frontend, notebook))
+    person.page = NotebookPage(browser, user, frontend, notebook, context=context)
+    person.kernel_id = person.page.kernel_id
+    person.page.run(PRELUDE)
+    person.notes["user"] = user
+    return person
+
+
+def watch(hub: JupyterHub, people: list[Person], seconds: float) -> None:
+    """Record when each person's kernel and server were first seen gone, polling the hub and the
+    servers directly (never through the proxy, so the watching is not activity)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for person in people:
+            user = person.notes["user"]
+            now = time.monotonic() - person.started
+            running = user.server_running()
+            if person.server_gone is None and not running:
+                person.server_gone = now
+            if person.kernel_gone is None and person.kernel_id not in user.kernel_ids():
+                person.kernel_gone = now
+        time.sleep(1)
+
+
+@pytest.fixture(scope="module")
+def trial(browser, tmp_path_factory):
+    hub = JupyterHub(tmp_path_factory.mktemp("hub"), kernel_cull_timeout=KERNEL_CULL,
+                     hub_cull_timeout=HUB_CULL, activity_interval=ACTIVITY_INTERVAL).start()
+    try:
+        people = {}
+        # The controls first: their clocks start when their notebook runs.
+        for name in ("bob", "carol"):
+            people[name] = open_through_hub(browser, hub, name)
+            people[name].started = time.monotonic()
+        people["carol"].page.close()  # carol closes her tab
+        for name, frontend, code in (
+            ("alice", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='alice')"),
+            ("dave", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration={MAX_DURATION})"),
+            ("erin", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='erin')"),
+            ("frank", "nbclassic", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='frank')"),
+        ):
+            person = people[name] = open_through_hub(browser, hub, name, frontend)
+            person.cell, person.notes["session"] = person.page.start_keepalive(code)
+            person.started = time.monotonic()
+        people["dave"].notes["visibility"] = people["dave"].page.page.evaluate(HIDE_PAGE)
+        # erin's cell prints nothing for longer than the hub culler's timeout, then says it is done.
+        people["erin"].notes["silent_cell"] = people["erin"].page.run(
+            f"import time\ntime.sleep({WATCH})\nprint('silent cell done')")
+        watch(hub, list(people.values()), WATCH)
+        yield hub, people
+    finally:
+        hub.stop()
+
+
+def wait_culled(person: Person, after: str) -> None:
+    user = person.notes["user"]
+    wait_for(lambda: person.kernel_id not in user.kernel_ids(), 6 * KERNEL_CULL + 30,
+             f"the kernel culler to cull {person.name}'s kernel after {after}", poll=0.5)
+
+
+def survived(person: Person) -> bool:
+    return person.kernel_gone is None and person.server_gone is None
+
+
+def test_a_keepalive_user_keeps_kernel_and_server_through_both_cullers_and_stop_lets_them_go(trial):
+    hub, people = trial
+    alice = people["alice"]
+    assert survived(alice), f"alice's kernel gone after {alice.kernel_gone} s, server after {alice.server_gone} s"
+    assert time.monotonic() - alice.started >= 3 * HUB_CULL
+    badge = alice.page.badge_data(alice.cell)
+    assert badge["state"] == "running"
+    assert int(badge["beats"]) >= 3 * HUB_CULL / INTERVAL / 2  # a beat every 2 s, with room for a slow page
+    status = json.loads(run_and_read(
+        alice.page, "import dataclasses, json\nprint(json.dumps(dataclasses.asdict(colab_jsalive.status()),"
+                    " default=str))"))
+    assert status["active"] and status["frontend"] == "jupyterlab" and status["label"] == "alice"
+    assert status["beats"] >= int(badge["beats"])
+    alice.page.badge(alice.cell).locator("button.colab-jsalive-stop").click()
+    alice.page.wait_badge(alice.cell, "stopped", 30)
+    wait_culled(alice, "Stop")
+
+
+def test_max_duration_ends_a_hidden_pages_keepalive_and_the_kernel_is_then_culled(trial):
+    hub, people = trial
+    dave = people["dave"]
+    assert dave.notes["visibility"] == "hidden"
+    # The others opened their notebooks after dave, so his max_duration may have passed during the watch
+    # (and his kernel been culled after it): what counts is that nothing went before it.
+    assert dave.server_gone is None, f"dave's server gone after {dave.server_gone} s"
+    assert dave.kernel_gone is None or dave.kernel_gone >= MAX_DURATION, \
+        f"dave's kernel gone after {dave.kernel_gone} s, before his max_duration of {MAX_DURATION} s"
+    badge = dave.page.wait_badge(dave.cell, "stopped", MAX_DURATION + 30)
+    assert "max_duration reached" in badge["text"], badge["text"]
+    wait_culled(dave, "max_duration")
+
+
+def test_a_long_silent_cell_with_the_keepalive_keeps_kernel_and_server(trial):
+    hub, people = trial
+    erin = people["erin"]
+    assert survived(erin), f"erin's kernel gone after {erin.kernel_gone} s, server after {erin.server_gone} s"
+    cell = erin.notes["silent_cell"]
+    wait_for(lambda: "silent cell done" in "".join(output_text(erin.page, cell)), 60, "erin's cell to end")
+    # The beats queued behind the cell are answered once it ends, and the keep-alive runs on.
+    badge = wait_for(lambda: (d := erin.page.badge_data(erin.cell))["state"] == "running"
+                     and int(d["beats"]) >= WATCH / INTERVAL / 2 and d, 60, "erin's queued beats answered")
+    assert badge["state"] == "running"
+
+
+def test_an_idle_kernel_in_an_open_tab_is_culled_while_its_server_lives(trial):
+    hub, people = trial
+    bob = people["bob"]
+    assert bob.kernel_gone is not None, "bob's idle kernel was never culled"
+    assert bob.server_gone is None, f"bob's server (tab open) was culled after {bob.server_gone} s"
+
+
+def test_a_closed_tabs_server_is_culled_by_the_hub(trial):
+    hub, people = trial
+    carol = people["carol"]
+    assert carol.server_gone is not None, "carol's server lived on with her tab closed"
+
+
+def saved_notebook(person: Person) -> str:
+    person.page.save()
+    path = person.notes["user"].home / person.page.notebook
+    wait_for(lambda: "application/javascript" in path.read_text(), 20, f"{person.name}'s notebook saved")
+    return path.read_text()
+
+
+def tokens(sockets) -> set[str]:
+    """The tokens in the URLs of these WebSockets ("" for none)."""
+    return {parse_qs(urlsplit(s.url).query).get("token", [""])[0] for s in sockets}
+
+
+def socket_tokens(person: Person) -> set[str]:
+    """The tokens in the URLs of the WebSockets the keep-alive opened ("" for none)."""
+    sockets = person.page.keepalive_sockets()
+    assert sockets, f"{person.name}'s keep-alive opened no WebSocket"
+    assert all(f"/user/{person.name}/api/kernels/" in s.url for s in sockets)
+    return tokens(sockets)
+
+
+@pytest.mark.parametrize("name", ["alice", "frank"])
+def test_through_the_proxy_the_keepalive_sends_the_hubs_cookies_as_the_frontend_does(trial, name):
+    """JupyterHub's pages hold a token (JupyterLab's page config the user's OAuth token, the classic
+    notebook's page the server's own hub API token), but neither frontend puts it on its kernel
+    sockets: they carry the hub's cookies. The keep-alive's socket carries what the frontend's own
+    kernel socket carries, and beats through the proxy with it."""
+    hub, people = trial
+    person = people[name]
+    assert survived(person), f"{name}'s kernel gone after {person.kernel_gone} s, server after {person.server_gone} s"
+    assert "token" not in person.page.page.url
+    assert any(c["name"].startswith("jupyterhub-user-") for c in person.page.context.cookies())
+    frontends = [s for s in person.page.sockets if not s.ours and "/channels" in s.url]
+    assert frontends, f"{name}'s frontend opened no kernel socket of its own"
+    assert socket_tokens(person) == tokens(frontends) == {""}
+    assert int(person.page.badge_data(person.cell)["beats"]) >= 3 * HUB_CULL / INTERVAL / 2
+
+
+def test_no_secret_of_the_hub_is_saved_into_the_notebooks(trial):
+    hub, people = trial
+    for person in (people["alice"], people["frank"]):
+        saved = saved_notebook(person)
+        assert person.kernel_id in saved  # the snippet is there
+        user = person.notes["user"]
+        secrets = {f"cookie {c['name']}": c["value"] for c in person.page.context.cookies()
+                   if len(c["value"]) >= 8}
+        secrets["the server's JUPYTERHUB_API_TOKEN"] = user.server_environment()["JUPYTERHUB_API_TOKEN"]
+        secrets["the page's token"] = person.page.page.evaluate("""() => {
+            const el = document.getElementById('jupyter-config-data');
+            return el ? JSON.parse(el.textContent).token : document.body.dataset.jupyterApiToken;
+        }""")
+        assert len(secrets["the page's token"]) >= 8  # JupyterHub gives each page one
+        leaked = [name for name, value in secrets.items() if value in saved]
+        assert not leaked, f"{person.name}'s saved notebook holds {leaked}"
