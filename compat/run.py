@@ -37,7 +37,8 @@ PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
 SHOWN = ("ipython", "ipykernel", "comm", "jupyter-server", "jupyterlab", "notebook", "nbclassic",
          "tensorflow", "tensorflow-cpu", "keras")
 
-# What every row runs. The culling trial opens each frontend named by the row (COLAB_JSALIVE_FRONTENDS).
+# What every row runs. The culling trial and the kernel faults open each frontend named by the row
+# (COLAB_JSALIVE_FRONTENDS): what servers of each age answer when a kernel is gone differs.
 TESTS = (
     "tests/test_channels.py",
     "tests/test_environment.py",
@@ -45,6 +46,7 @@ TESTS = (
     "tests/test_validation.py",
     "tests/test_render.py",
     "tests/test_culling.py",
+    "tests/test_kernel_gone.py",
 )
 GPU_TESTS = ("tests/test_gpu.py",)  # where the row has TensorFlow
 

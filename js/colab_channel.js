@@ -5,7 +5,8 @@
 function JsaliveColabChannel(callbackName, handlers) {
   "use strict";
   // Rejected calls in a row before giving up: after a runtime restart the callback is gone and every
-  // call fails with "Function not found"; a single failure may be a passing hiccup.
+  // call fails with "Function not found", and a disconnected or deleted runtime refuses them too; a
+  // single failure may be a passing hiccup.
   var MAX_REJECTED = 3;
   var kernel = typeof google !== "undefined" && google && google.colab && google.colab.kernel;
   var rejected = 0;
@@ -14,7 +15,8 @@ function JsaliveColabChannel(callbackName, handlers) {
     rejected += 1;
     if (rejected >= MAX_REJECTED) {
       var detail = error && (error.message || error.evalue || error.ename) || String(error);
-      handlers.lost("the runtime refused " + rejected + " beats in a row (" + detail + "): run inject() again");
+      handlers.lost("the runtime refused " + rejected + " beats in a row (" + detail + "): it was restarted, " +
+                    "disconnected or deleted; once it runs again, run inject() again");
     }
   }
 

@@ -44,8 +44,12 @@ var JsaliveCore = (function () {
       case "starting": return "keep-alive starting";
       case "stopped": return "keep-alive stopped: " + view.reason;
       case "stopping": return "keep-alive stopping: waiting for the kernel to confirm";
-      case "reconnecting": parts = ["keep-alive reconnecting"]; break;
-      case "busy": parts = ["keep-alive: kernel busy", view.unanswered + " unanswered"]; break;
+      case "reconnecting":
+        parts = ["keep-alive reconnecting", "server unreachable for " + formatDuration(view.unreachableMs)];
+        break;
+      case "busy":
+        parts = ["keep-alive: kernel busy for " + formatDuration(view.busyMs), view.unanswered + " unanswered"];
+        break;
       default: parts = ["keep-alive running"];
     }
     parts.push(view.beats + (view.beats === 1 ? " beat" : " beats"));
@@ -57,7 +61,9 @@ var JsaliveCore = (function () {
   //   config: {interval (s), maxDuration (s or null)}
   //   io: {now() ms, setTimer(fn, ms) -> id, clearTimer(id), random() in [0, 1),
   //        connect() (answer with connected() / disconnected()), send(message) (true if sent),
-  //        close(), onChange(view)}
+  //        close(), onChange(view), and optionally probe(): ask the server whether the kernel still
+  //        exists, when beats go unanswered or the connection fails (the channel stops the keep-alive
+  //        if it does not)}
   function KeepAlive(config, io) {
     this.io = io;
     this.intervalMs = config.interval * 1000;
@@ -69,18 +75,24 @@ var JsaliveCore = (function () {
     this.pending = new Map(); // seq -> time sent, for beats not answered yet
     this.connected_ = false;
     this.attempt = 0; // failed connection attempts in a row
+    this.unreachableSince = null; // when the connection was lost, while it stays lost
     this.start = null; // the beat grid's origin
     this.beatTimer = null;
     this.retryTimer = null;
   }
 
   KeepAlive.prototype.view = function () {
+    var now = this.io.now();
+    var oldest = now;
+    this.pending.forEach(function (sent) { oldest = Math.min(oldest, sent); });
     return {
       state: this.state,
       reason: this.reason,
       beats: this.beats,
       unanswered: this.pending.size,
-      remainingMs: this.deadline === null ? null : Math.max(0, this.deadline - this.io.now()),
+      busyMs: now - oldest, // since the oldest beat still unanswered was sent
+      unreachableMs: this.unreachableSince === null ? 0 : now - this.unreachableSince,
+      remainingMs: this.deadline === null ? null : Math.max(0, this.deadline - now),
     };
   };
 
@@ -95,6 +107,7 @@ var JsaliveCore = (function () {
     if (this.state === "stopped" || this.state === "stopping") return;
     this.connected_ = true;
     this.attempt = 0;
+    this.unreachableSince = null;
     if (this.state === "reconnecting") this.state = "running";
     if (this.start === null) this.start = this.io.now();
     this.beat(); // right away, then on the grid
@@ -108,6 +121,7 @@ var JsaliveCore = (function () {
     // on this one, so they no longer count as waiting.
     this.pending.clear();
     this.state = "reconnecting";
+    if (this.unreachableSince === null) this.unreachableSince = this.io.now();
     var self = this;
     this.io.clearTimer(this.retryTimer);
     this.retryTimer = this.io.setTimer(function () {
@@ -115,6 +129,14 @@ var JsaliveCore = (function () {
       if (self.state !== "stopped") self.io.connect();
     }, backoffDelay(this.attempt++, this.io.random, this.intervalMs));
     this.changed();
+    this.probe(); // a server that answers but no longer has the kernel ends this at once
+  };
+
+  // At most once per failed connection or per beat sent while others are unanswered: a kernel that was
+  // shut down or culled leaves the connection open and silent, like a busy one; only the server
+  // can tell them apart.
+  KeepAlive.prototype.probe = function () {
+    if (this.io.probe && this.state !== "stopped") this.io.probe();
   };
 
   KeepAlive.prototype.beat = function () {
@@ -127,7 +149,11 @@ var JsaliveCore = (function () {
       return;
     }
     if (this.connected_) {
-      if (this.pending.size > 0) this.state = "busy";
+      if (this.pending.size > 0) {
+        this.state = "busy";
+        this.probe();
+        if (this.state === "stopped") return;
+      }
       if (this.pending.size < MAX_UNANSWERED) {
         var seq = ++this.seq;
         var unanswered = this.pending.size;

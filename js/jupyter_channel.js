@@ -10,7 +10,12 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
   var commId = null;
   // Our messages the kernel has not finished handling: msg_id -> answered yet?
   var inFlight = new Map();
+  var closed = false;
+  var probing = false;
   var RESTARTED = "the kernel restarted: run inject() again";
+  var DIED = "the kernel died and the server restarted it: run inject() again";
+  var DEAD = "the kernel died and the server could not restart it: run inject() in a new kernel";
+  var GONE = "the kernel was shut down (the server no longer has it): run inject() in a new kernel";
 
   function frame(msgType, content) {
     var msgId = JsaliveJupyterChannel.newId();
@@ -43,9 +48,10 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
       var answered = inFlight.get(parentId);
       inFlight.delete(parentId);
       if (!answered) handlers.lost(RESTARTED);
-    } else if (type === "status" && (msg.content.execution_state === "restarting" ||
-                                     msg.content.execution_state === "dead")) {
-      handlers.lost(RESTARTED); // sent by the server when the kernel died and was restarted for us
+    } else if (type === "status" && msg.content.execution_state === "restarting") {
+      handlers.lost(DIED); // the server's own message: its restarter replaced a kernel that died
+    } else if (type === "status" && msg.content.execution_state === "dead") {
+      handlers.lost(DEAD);
     }
   }
 
@@ -93,10 +99,38 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
     return true;
   };
 
+  // Is the kernel still there? Asked of the server the page talks to, with the credentials its
+  // frontend's own requests carry. `no_track_activity`: this is the page checking, not the user
+  // working; the beats are the keep-alive's activity, and a check must not keep a server alive for a
+  // kernel that is gone. (A proxy in front, such as JupyterHub's, may count the request anyway; it
+  // counts the beats it carries too, so that changes nothing.) Only a 404 decides anything: any other answer, or none, leaves things as
+  // they are (busy, or reconnecting).
+  this.probe = function () {
+    if (probing || closed || !server || typeof fetch !== "function") return;
+    probing = true;
+    var headers = {};
+    if (server.httpToken) headers.Authorization = "token " + server.httpToken;
+    var xsrf = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
+    if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf[1]);
+    fetch(server.httpBase + "api/kernels/" + encodeURIComponent(kernelId) + "?no_track_activity=1",
+          {credentials: "same-origin", cache: "no-store", headers: headers})
+      .then(function (response) {
+        probing = false;
+        if (!closed && response.status === 404) handlers.lost(GONE);
+      }, function () { probing = false; });
+  };
+
   this.close = function () {
+    closed = true;
     var ws = socket;
     socket = null;
     if (!ws) return;
+    ws.onmessage = ws.onclose = null;
+    if (ws.readyState === WebSocket.CONNECTING) {
+      // Closing a socket that has not opened makes the browser log a warning; let it open, then close.
+      ws.onopen = function () { ws.close(); };
+      return;
+    }
     if (ws.readyState === WebSocket.OPEN && commId !== null) {
       ws.send(frame("comm_close", {comm_id: commId, data: {}}));
     }
@@ -123,12 +157,15 @@ JsaliveJupyterChannel.pageServer = function () {
     var append = String(c.appendToken || "").toLowerCase();
     var otherHost = new URL(wsBase.replace(/^ws/, "http")).hostname !== location.hostname;
     var sendToken = append === "" ? otherHost : append === "true";
-    return {app: apps[c.appName] || "jupyterlab", token: sendToken ? c.token || "" : "", wsBase: wsBase};
+    return {app: apps[c.appName] || "jupyterlab", token: sendToken ? c.token || "" : "", wsBase: wsBase,
+            // Its HTTP requests always carry the token, in a header (never logged as URLs are).
+            httpBase: location.origin + (c.baseUrl || "/"), httpToken: c.token || ""};
   }
   var d = document.body && document.body.dataset;
   if (d && d.baseUrl !== undefined) { // the classic notebook (nbclassic): data-ws-url is a host only
     // Its own kernel sockets carry cookies only, never data-jupyter-api-token.
-    return {app: "nbclassic", token: "", wsBase: (d.wsUrl || origin) + d.baseUrl};
+    return {app: "nbclassic", token: "", wsBase: (d.wsUrl || origin) + d.baseUrl,
+            httpBase: location.origin + d.baseUrl, httpToken: ""};
   }
   return null;
 };

@@ -235,6 +235,23 @@ _SAVE_JS = {
     "lab": "async () => { await window.jupyterapp.commands.execute('docmanager:save'); return true; }",
     "nbclassic": "async () => { await Jupyter.notebook.save_notebook(); return true; }",
 }
+# Installed in every test page before its scripts run: a ledger of the timers the keep-alive's code
+# sets (those whose creation stack passes through a KeepAlive method), so that a test can count the
+# ones still pending. The page's own timers pass through untouched.
+_TIMER_LEDGER_JS = """(() => {
+    const pending = new Set();
+    const set = window.setTimeout.bind(window);
+    const clear = window.clearTimeout.bind(window);
+    window.setTimeout = function (fn, ms, ...args) {
+        if (typeof fn !== "function" || !/KeepAlive\\./.test(new Error().stack || "")) return set(fn, ms, ...args);
+        const id = set(function () { pending.delete(id); return fn.apply(this, arguments); }, ms, ...args);
+        pending.add(id);
+        return id;
+    };
+    window.clearTimeout = function (id) { pending.delete(id); return clear(id); };
+    window.__keepaliveTimers = () => pending.size;
+})();"""
+
 _CELL_SELECTOR = {"lab": ".jp-Notebook .jp-Cell", "nbclassic": "#notebook-container .cell"}
 
 
@@ -375,6 +392,7 @@ class NotebookPage:
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         self.sockets: list[SocketLog] = []
         self.page.on("websocket", lambda ws: self.sockets.append(SocketLog(ws)))
+        self.page.add_init_script(_TIMER_LEDGER_JS)
         self.page.goto(server.page_url(frontend, notebook, port=port), wait_until="domcontentloaded")
         self.kernel_id = self.wait_kernel()
 
@@ -434,6 +452,11 @@ class NotebookPage:
 
     def beats_sent(self, session: str) -> int:
         return sum(log.beats.count(session) for log in self.keepalive_sockets())
+
+    def keepalive_timers(self) -> int:
+        """How many timers the keep-alive's code has set in this page that have neither fired nor been
+        cleared."""
+        return self.page.evaluate("window.__keepaliveTimers()")
 
     def save(self) -> None:
         self.page.evaluate(_SAVE_JS[self.family])

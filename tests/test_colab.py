@@ -149,7 +149,8 @@ def test_colab_emulation_vanished_callback_stops_the_snippet(colab):
     # "Function not found" until the snippet gives up.
     colab.server.api("POST", f"api/kernels/{colab.kernel_id}/restart")
     badge = colab.wait_badge(frame, "stopped", 60)
-    assert "Function not found" in badge["reason"] and "run inject() again" in badge["reason"]
+    assert "Function not found" in badge["reason"] and "restarted, disconnected or deleted" in badge["reason"]
+    assert "run inject() again" in badge["reason"]
     calls = colab.calls(frame)
     holds_for(lambda: colab.calls(frame) == calls, 4 * INTERVAL, "no calls after giving up")
 

@@ -234,11 +234,79 @@ test("the Stop button stops at once when the kernel cannot be told", () => {
 test("the badge's words", () => {
   const v = { state: "running", reason: "", beats: 1, unanswered: 0, remainingMs: 3_600_000 * 11 + 61_000 };
   assert.equal(core.describe(v), "keep-alive running · 1 beat · 11 h 1 min left");
-  assert.equal(core.describe({ ...v, state: "busy", beats: 4, unanswered: 2, remainingMs: null }),
-    "keep-alive: kernel busy · 2 unanswered · 4 beats");
-  assert.equal(core.describe({ ...v, state: "reconnecting", remainingMs: 90_000 }),
-    "keep-alive reconnecting · 1 beat · 1 min 30 s left");
+  assert.equal(core.describe({ ...v, state: "busy", beats: 4, unanswered: 2, busyMs: 125_000, remainingMs: null }),
+    "keep-alive: kernel busy for 2 min 5 s · 2 unanswered · 4 beats");
+  assert.equal(core.describe({ ...v, state: "reconnecting", unreachableMs: 40_000, remainingMs: 90_000 }),
+    "keep-alive reconnecting · server unreachable for 40 s · 1 beat · 1 min 30 s left");
   assert.equal(core.describe({ ...v, state: "stopped", reason: "max_duration reached" }),
     "keep-alive stopped: max_duration reached");
   assert.equal(core.formatDuration(-5), "0 s");
+});
+
+// A world whose channel can be asked whether the kernel still exists; `gone` decides the answer,
+// given at once (the real channel answers later, from a request to the server).
+function probingWorld(interval) {
+  const w = world({ interval });
+  w.probes = 0;
+  w.gone = false;
+  w.ka.io.probe = () => { w.probes++; if (w.gone) w.ka.stop("the kernel was shut down"); };
+  return w;
+}
+
+test("the server is asked about the kernel only while beats go unanswered", () => {
+  const w = probingWorld(1);
+  w.ka.run();
+  w.ka.connected();
+  for (let t = 1_000; t <= 5_000; t += 1_000) { w.answer(w.beats()[w.beats().length - 1]); w.advance(t); }
+  assert.equal(w.probes, 0, "answered beats need no probe");
+  w.advance(8_000); // the kernel is busy: beats at 6, 7, 8 s find one unanswered
+  assert.equal(w.probes, 3);
+  assert.equal(w.view().state, "busy");
+  assert.equal(w.view().busyMs, 3_000, "busy since the oldest unanswered beat was sent");
+});
+
+test("a kernel the server no longer has ends the keep-alive: no beat after, no timer left", () => {
+  const w = probingWorld(1);
+  w.ka.run();
+  w.ka.connected();
+  w.gone = true; // shut down: the connection stays open, and silent
+  w.advance(1_000); // the beat at 1 s finds the one sent at 0 s unanswered, asks, and is not sent
+  assert.equal(w.probes, 1);
+  assert.equal(w.view().state, "stopped");
+  assert.equal(w.view().reason, "the kernel was shut down");
+  assert.equal(w.beats().length, 1);
+  assert.equal(w.timers.size, 0, "no timer left running");
+  assert.equal(w.closed, 1);
+  w.advance(60_000);
+  assert.equal(w.beats().length, 1);
+});
+
+test("a lost connection asks the server at each failed attempt and shows how long it has been", () => {
+  const w = probingWorld(10);
+  w.ka.run();
+  w.ka.connected();
+  w.ka.io.connect = () => { w.connects++; w.ka.disconnected(); }; // the server is away
+  w.advance(2_000);
+  w.ka.disconnected();
+  w.advance(32_000);
+  const view = w.view();
+  assert.equal(view.state, "reconnecting");
+  assert.ok(w.probes >= 4, `${w.probes} probes`);
+  assert.ok(view.unreachableMs > 20_000 && view.unreachableMs <= 30_000, `${view.unreachableMs} ms`);
+  w.gone = true; // it answers again, without the kernel (a restarted server)
+  w.advance(45_000);
+  assert.equal(w.view().state, "stopped");
+  assert.equal(w.timers.size, 0, "no timer left running");
+});
+
+test("reconnecting clears the time unreachable", () => {
+  const w = probingWorld(1);
+  w.ka.run();
+  w.ka.connected();
+  w.advance(500);
+  w.ka.disconnected();
+  w.advance(900);
+  w.ka.connected();
+  assert.equal(w.view().state, "running");
+  assert.equal(w.view().unreachableMs, 0);
 });

@@ -1,0 +1,117 @@
+"""The badge tells busy from gone from unreachable, with the real fault, in JupyterLab, Notebook 7 and the
+classic notebook: the kernel shut down through the server's REST API (as "Shut Down Kernel" or the
+kernel culler do), the kernel process killed (as the out-of-memory killer does; the server restarts it),
+the server stopped and started again on the same port, and fifty quick inject() calls in one cell.
+
+Each checks the badge's words, the frames Chromium saw the page send, and the keep-alive's timers left
+in the page (counted by the ledger tests/harness.py installs in every test page).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from tests.conftest import PRELUDE, open_notebook
+from tests.harness import FRONTENDS, JupyterServer, KernelClient, NotebookPage, holds_for, wait_for
+
+INTERVAL = 2.0
+GONE = "the kernel was shut down (the server no longer has it): run inject() in a new kernel"
+DIED = "the kernel died and the server restarted it: run inject() again"
+
+
+@pytest.fixture(params=FRONTENDS)
+def opened(request, browser, server):
+    """A fresh notebook in each frontend, with its own kernel, for one test."""
+    with open_notebook(browser, server, request.param) as pair:
+        yield pair
+
+
+def start(page: NotebookPage) -> tuple[int, str]:
+    cell, session = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL})")
+    assert page.keepalive_timers() >= 1  # the ledger sees the keep-alive's timers
+    return cell, session
+
+
+def ended_for_good(page: NotebookPage, session: str) -> None:
+    """No beat leaves the page after the stop, and no timer of the keep-alive is left in it."""
+    sent = page.beats_sent(session)
+    holds_for(lambda: page.beats_sent(session) == sent, 3 * INTERVAL, "silence after the stop")
+    assert page.keepalive_timers() == 0
+    assert all(s.closed for s in page.keepalive_sockets() if session in s.beats)
+
+
+def test_a_kernel_shut_down_through_the_api_ends_the_keepalive_within_two_intervals(opened, server):
+    page, client = opened
+    cell, session = start(page)
+    server.shutdown_kernel(page.kernel_id)
+    # The page's socket stays open and silent, as for a busy kernel; the server tells them apart.
+    badge = page.wait_badge(cell, "stopped", 2 * INTERVAL + 10)
+    assert badge["reason"] == GONE
+    assert "shut down" in badge["text"] and "run inject() in a new kernel" in badge["text"]
+    ended_for_good(page, session)
+
+
+def test_a_killed_kernel_restarted_by_the_server_ends_the_keepalive_saying_it_died(opened, server):
+    page, client = opened
+    cell, session = start(page)
+    pid = int(client.run("import os\nprint(os.getpid())"))
+    os.kill(pid, signal.SIGKILL)
+    badge = page.wait_badge(cell, "stopped", 60)
+    assert badge["reason"] == DIED
+    ended_for_good(page, session)
+    # The server's new kernel process knows nothing of the old keep-alive.
+    client.run(PRELUDE)
+    status = client.status()
+    assert not status["active"] and status["beats"] == 0
+
+
+def test_a_busy_kernel_is_told_from_a_gone_one(opened, server):
+    page, client = opened
+    cell, session = start(page)
+    page.run("import time\ntime.sleep(8)")
+    busy = page.wait_badge(cell, "busy", 20)
+    assert "kernel busy for" in busy["text"]
+    # The server is asked while beats are unanswered, and answers that the kernel exists: still busy.
+    wait_for(lambda: int(page.badge_data(cell)["unanswered"]) >= 2, 20, "two beats behind the cell")
+    assert page.badge_data(cell)["state"] == "busy"
+    page.wait_badge(cell, "running", 30)
+    assert client.status()["beats"] == page.beats_sent(session)
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_a_server_stopped_and_started_again_says_unreachable_then_gone(browser, tmp_path, frontend):
+    server = JupyterServer(tmp_path).start()
+    try:
+        page = NotebookPage(browser, server, frontend, server.new_notebook("restarted.ipynb"))
+        page.run(PRELUDE)
+        cell, session = start(page)
+        server.stop()
+        badge = page.wait_badge(cell, "reconnecting", 20)
+        wait_for(lambda: "server unreachable for" in (text := page.badge_data(cell)["text"])
+                 and not text.startswith("keep-alive reconnecting · server unreachable for 0 s") and text,
+                 30, "the badge to count the time unreachable")
+        assert page.keepalive_timers() >= 1  # still retrying
+        server.start()  # the same port, the same token; the old kernel is not there any more
+        badge = page.wait_badge(cell, "stopped", 2 * INTERVAL + 30)
+        assert badge["reason"] == GONE
+        ended_for_good(page, session)
+        page.close()
+    finally:
+        server.stop()
+
+
+def test_fifty_quick_injects_leave_one_keepalive_and_no_console_warning(opened, server):
+    page, client = opened
+    cell = page.run(f"for _ in range(50):\n    ka = colab_jsalive.inject(interval={INTERVAL})")
+    wait_for(lambda: page.badge(cell).count() == 50, 60, "fifty badges")
+    wait_for(lambda: [page.badge(cell).nth(i).get_attribute("data-state") for i in range(50)].count("running") == 1,
+             30, "exactly one keep-alive running")
+    states = [page.badge(cell).nth(i).get_attribute("data-state") for i in range(50)]
+    assert states[-1] == "running" and states[:-1] == ["stopped"] * 49
+    wait_for(lambda: client.status()["beats"] >= 2, 3 * INTERVAL, "the last one beating")
+    assert page.keepalive_timers() == 1
+    warnings = [line for line in page.console if line.startswith(("warning:", "error:")) and "WebSocket" in line]
+    assert warnings == []
