@@ -112,13 +112,31 @@ def bench_kernel_drain(tmp: Path) -> None:
 
 
 def bench_snippet_size() -> None:
-    from colab_jsalive._render import snippet
+    """Bytes each inject() output adds to a saved notebook, for the snippet as js/ holds it (before
+    minifying) and as inject() shows it (after)."""
+    import nbformat
+
+    from colab_jsalive._render import readable, snippet
+
+    def saved_bytes(javascript: str) -> int:
+        # A notebook with one code cell holding one inject() output, less the same cell without it: the
+        # difference is what the output costs in the .ipynb (as JSON, escaped).
+        output = nbformat.v4.new_output("display_data", data={
+            "application/javascript": javascript, "text/plain": "<IPython.core.display.Javascript object>"})
+        one = nbformat.v4.new_notebook()
+        one.cells.append(nbformat.v4.new_code_cell("", outputs=[output]))
+        bare = nbformat.v4.new_notebook()
+        bare.cells.append(nbformat.v4.new_code_cell(""))
+        return len(nbformat.writes(one).encode()) - len(nbformat.writes(bare).encode())
 
     for channel in ("jupyter", "colab"):
-        text = snippet({"channel": channel, "session": "0" * 32, "kernel_id": str(uuid.uuid4()),
-                        "target": "colab_jsalive", "interval": 60.0, "max_duration": 43200.0,
-                        "label": "resnet run 3"}).encode()
-        record(f"rendered snippet, {channel} channel", f"{len(text):,} bytes ({len(gzip.compress(text)):,} gzipped)")
+        config = {"channel": channel, "session": "0" * 32, "kernel_id": str(uuid.uuid4()),
+                  "target": "colab_jsalive", "interval": 60.0, "max_duration": 43200.0, "label": "resnet run 3"}
+        before, after = readable(config), snippet(config)
+        record(f"bytes per inject() output in the saved .ipynb, {channel} channel",
+               f"{saved_bytes(after):,} B ({len(gzip.compress(after.encode())):,} gzipped)",
+               f"not minified: {saved_bytes(before):,} B ({len(gzip.compress(before.encode())):,} gzipped)",
+               check(saved_bytes(after), 8 * 1024))
 
 
 # -- In the browser -----------------------------------------------------------------------------------

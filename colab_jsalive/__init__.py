@@ -6,6 +6,7 @@
 >>> with inject():           # or tie it to a job
 ...     model.fit(...)
 
+In a notebook, ``%load_ext colab_jsalive`` adds ``%keepalive`` and ``%%keepalive``.
 ``colab_jsalive.gpu`` configures TensorFlow's GPUs for long runs; it loads TensorFlow only when used.
 """
 
@@ -14,3 +15,10 @@ from ._session import Status
 
 __all__ = ["KeepAlive", "Status", "inject", "status"]
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext colab_jsalive``: registers the ``%keepalive`` line and cell magic."""
+    from ._magics import KeepAliveMagics
+
+    ipython.register_magics(KeepAliveMagics)

@@ -1,8 +1,10 @@
 """Renders the browser snippet from the Jinja templates in js/.
 
 ``keepalive.js.jinja`` is the snippet: it includes the plain JavaScript files beside it (``core.js``,
-``badge.js``, ``jupyter_channel.js``) and receives every value from Python through ``|tojson``.
-Jinja is imported on the first render, not when colab_jsalive is imported.
+``badge.js`` and one channel) and receives every value from Python through ``|tojson``. The rendered
+JavaScript is then minified with rjsmin, because every ``inject()`` output is saved into the notebook:
+js/ stays commented and readable, and the notebook carries only the code. Jinja and rjsmin are
+imported on the first render, not when colab_jsalive is imported.
 """
 
 from __future__ import annotations
@@ -27,6 +29,22 @@ def _environment():
     )
 
 
-def snippet(config: dict) -> str:
-    """The JavaScript that runs a keep-alive in the page, for the given ``config`` values."""
+def readable(config: dict) -> str:
+    """The snippet for ``config`` with js/'s comments and layout: for reading and for `make bench`."""
     return _environment().get_template("keepalive.js.jinja").render(config=config)
+
+
+def snippet(config: dict) -> str:
+    """The JavaScript that runs a keep-alive in the page, for the given ``config`` values: what
+    ``inject()`` displays, and what the browser tests run."""
+    return minify(readable(config))
+
+
+def minify(javascript: str) -> str:
+    """``javascript`` without comments and layout, as every snippet is shown (the node tests run js/
+    files through this too)."""
+    import rjsmin
+
+    # rjsmin removes comments and whitespace and leaves strings, regular expressions and template
+    # literals as they are. The one /*! ... */ comment it keeps says in the saved notebook what this is.
+    return rjsmin.jsmin(javascript, keep_bang_comments=True)

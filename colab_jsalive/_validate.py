@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from datetime import timedelta
 
 # Browsers run a setTimeout longer than 2**31-1 ms (about 24.8 days) at once, so the longest interval
@@ -11,20 +12,44 @@ from datetime import timedelta
 MAX_INTERVAL = 24 * 3600.0
 
 
+# Durations as people write them: "90s", "30m", "8h", "1h30m", "1d 12h", or a plain "600" (seconds).
+# Units in that order, each at most once, whole or decimal numbers; a number without a unit only alone
+# ("1h30" is refused: minutes or seconds?). (A dependency for this would be one more
+# package moved into runtimes the library is a guest in; the grammar fits in one expression.)
+_DURATION = re.compile(
+    r"""\s*(?:(?P<d>\d+(?:\.\d+)?)\s*d)?
+        \s*(?:(?P<h>\d+(?:\.\d+)?)\s*h)?
+        \s*(?:(?P<m>\d+(?:\.\d+)?)\s*m)?
+        \s*(?:(?P<s>\d+(?:\.\d+)?)\s*s)?\s*
+      | \s*(?P<plain>\d+(?:\.\d+)?)\s*  # seconds, as in the magics' `%keepalive 30`""",
+    re.VERBOSE | re.IGNORECASE | re.ASCII,
+)
+_UNIT_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "plain": 1.0}
+DURATION_FORMS = "a number of seconds (600), a datetime.timedelta, or text: '90s', '30m', '8h', '1h30m', '2d'"
+
+
 def seconds(value: object, name: str) -> float:
-    """Return ``value`` (a number of seconds or a ``timedelta``) as a positive, finite float."""
+    """Return ``value`` (a number of seconds, a ``timedelta``, or text such as ``"1h30m"``) as a
+    positive, finite float."""
     if isinstance(value, timedelta):
         result = value.total_seconds()
     elif isinstance(value, numbers.Real) and not isinstance(value, bool):
         result = float(value)
+    elif isinstance(value, str):
+        result = _parse_duration(value, name)
     else:
-        raise TypeError(
-            f"{name} must be a number of seconds (int or float) or a datetime.timedelta, "
-            f"got {type(value).__name__} {value!r}"
-        )
+        raise TypeError(f"{name} must be {DURATION_FORMS}; got {type(value).__name__} {value!r}")
     if math.isnan(result) or math.isinf(result) or result <= 0:
-        raise ValueError(f"{name} must be a positive, finite number of seconds, got {value!r}")
+        raise ValueError(f"{name} must be a positive, finite duration, got {value!r}")
     return result
+
+
+def _parse_duration(text: str, name: str) -> float:
+    match = _DURATION.fullmatch(text)
+    parts = match and {unit: float(n) for unit, n in match.groupdict().items() if n is not None}
+    if not parts:
+        raise ValueError(f"{name} must be {DURATION_FORMS}; got {text!r}")
+    return sum(_UNIT_SECONDS[unit] * n for unit, n in parts.items())
 
 
 def interval(value: object) -> float:

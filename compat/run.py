@@ -47,6 +47,7 @@ TESTS = (
     "tests/test_render.py",
     "tests/test_culling.py",
     "tests/test_kernel_gone.py",
+    "tests/test_magics.py",
 )
 GPU_TESTS = ("tests/test_gpu.py",)  # where the row has TensorFlow
 
@@ -195,8 +196,9 @@ def installed(venv: Path) -> dict[str, str]:
 
 
 def install_check(row: Row, venv: Path, wheel: Path) -> str:
-    """Installing colab_jsalive (and its [tensorflow] extra where TensorFlow is installed) must change
-    no installed package: add itself, and nothing else. Returns the versions of the row's main parts."""
+    """Installing colab_jsalive must change no installed package: it adds itself and any dependency the
+    row lacks, and moves nothing. Its [tensorflow] extra, where TensorFlow is installed, must add nothing
+    at all. Returns the versions of the row's main parts."""
     python = venv / "bin/python"
     run([python, *PIP, "uninstall", "-q", "-y", PACKAGE], "remove an earlier colab-jsalive", quiet=True)
     before = installed(venv)
@@ -208,7 +210,8 @@ def install_check(row: Row, venv: Path, wheel: Path) -> str:
         raise RowFailed(f"pip install colab-jsalive changed installed packages: {changed}")
     if "tensorflow" in after:
         run([python, *PIP, "install", "-q", f"{wheel}[tensorflow]"], "install colab-jsalive[tensorflow]")
-        changed = describe_changes(after, installed(venv))
+        with_extra = installed(venv)
+        changed = ", ".join(filter(None, [describe_changes(after, with_extra), describe_additions(after, with_extra)]))
         if changed:
             broken(venv)
             raise RowFailed(f"pip install colab-jsalive[tensorflow] changed installed packages: {changed}")
@@ -224,17 +227,25 @@ def install_check(row: Row, venv: Path, wheel: Path) -> str:
         extra = "the [tensorflow] extra would install the tensorflow distribution"
     else:
         extra = "TensorFlow is installed here under another name, so the [tensorflow] extra is not for it"
-    print(f"install check passed: pip install colab-jsalive added only itself; {extra}", flush=True)
+    added = describe_additions(before, after)
+    print(f"install check passed: pip install colab-jsalive changed nothing installed and added itself"
+          f"{' and ' + added if added else ''}; {extra}", flush=True)
     versions = ", ".join(f"{name} {after[name]}" for name in SHOWN if name in after)
     print(f"{row.name} runs: Python {python_version(python).split()[0]}, {versions}", flush=True)
     return versions
 
 
 def describe_changes(before: dict[str, str], after: dict[str, str]) -> str:
-    changes = [f"{name} {before.get(name, '(none)')} -> {after.get(name, '(removed)')}"
-               for name in sorted(before.keys() | after.keys())
-               if name != PACKAGE and before.get(name) != after.get(name)]
+    """Installed packages upgraded, downgraded or removed. A package added where none was (a missing
+    dependency, such as rjsmin in Colab's runtime) changes nothing the runtime had."""
+    changes = [f"{name} {version} -> {after.get(name, '(removed)')}"
+               for name, version in sorted(before.items()) if name != PACKAGE and after.get(name) != version]
     return ", ".join(changes)
+
+
+def describe_additions(before: dict[str, str], after: dict[str, str]) -> str:
+    added = [f"{name} {version}" for name, version in sorted(after.items()) if name not in before]
+    return ", ".join(added)
 
 
 def broken(venv: Path) -> None:

@@ -520,6 +520,7 @@ class KernelSocket:
     def __init__(self, server: JupyterServer, kernel_id: str):
         import websocket  # websocket-client, which jupyter_server depends on
 
+        self.kernel_id = kernel_id
         self.session = secrets.token_hex(16)
         self.ws = websocket.create_connection(
             f"ws://127.0.0.1:{server.port}{server.base_url}api/kernels/{kernel_id}/channels"
@@ -595,7 +596,7 @@ def snippet_session(outputs: list[dict]) -> str:
     (code,) = [m["content"]["data"]["application/javascript"] for m in outputs
                if m["header"]["msg_type"] == "display_data"
                and "application/javascript" in m["content"]["data"]]
-    return re.search(r'"session": "([0-9a-f]{32})"', code).group(1)
+    return re.search(r'"session":\s*"([0-9a-f]{32})"', code).group(1)
 
 
 class StandaloneKernel:

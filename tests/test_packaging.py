@@ -75,7 +75,7 @@ def test_no_requirement_has_an_upper_bound_or_a_pin(wheel):
 def test_the_tensorflow_extra_brings_the_tensorflow_distribution_alone(wheel):
     reqs = requirements(wheel)
     assert [str(r).split(";")[0] for r in reqs if in_extra(r, "tensorflow")] == ["tensorflow>=2.16.1"]
-    assert [str(r) for r in reqs if r.marker is None] == ["ipython>=7.34.0", "jinja2>=3.0.3"]
+    assert [str(r) for r in reqs if r.marker is None] == ["ipython>=7.34.0", "jinja2>=3.0.3", "rjsmin>=1.2.0"]
     # tensorflow-cpu is for the tests' own environment only.
     assert not [r for r in reqs if canonicalize_name(r.name) == "tensorflow-cpu" and not in_extra(r, "test")]
 

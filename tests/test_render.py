@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from colab_jsalive._render import _environment, snippet
+from colab_jsalive._render import _environment, readable, snippet
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE_LABELS = [
@@ -86,3 +86,19 @@ def test_the_badge_shows_hostile_labels_as_text_and_creates_no_markup(browser):
     finally:
         context.close()
     assert dialogs == []
+
+
+@pytest.mark.parametrize("channel", ["jupyter", "colab"])
+def test_the_snippet_is_minified_and_keeps_every_string(channel):
+    """What goes into the saved notebook has no comments, and every string (the badge's words, the
+    reasons, the config) is the one js/ holds."""
+    shown, source = snippet(config(HOSTILE_LABELS[4], channel)), readable(config(HOSTILE_LABELS[4], channel))
+    assert shown.startswith("/*! colab_jsalive keep-alive")
+    assert "// " not in shown and "\n  " not in shown
+    assert len(shown) < 0.7 * len(source)
+    strings = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+    # Each string of the minified snippet is one of the source's, in the same order (the source has
+    # more: quotations in its comments).
+    remaining = iter(strings.findall(source))
+    for literal in strings.findall(shown):
+        assert literal in remaining, f"{literal} is not in js/ as it stands there"

@@ -10,6 +10,7 @@ from fractions import Fraction
 import pytest
 
 from colab_jsalive import inject
+from colab_jsalive._validate import seconds
 
 
 @pytest.fixture(autouse=True)
@@ -20,13 +21,13 @@ def _quiet():
         yield
 
 
-@pytest.mark.parametrize("value", [True, False, "60", None, b"1", [60], 1j])
+@pytest.mark.parametrize("value", [True, False, None, b"1", [60], 1j])
 def test_interval_of_the_wrong_type_is_a_type_error(value):
-    with pytest.raises(TypeError, match=r"interval must be a number of seconds.*" + type(value).__name__):
+    with pytest.raises(TypeError, match=r"interval must be a number of seconds.*got " + type(value).__name__):
         inject(value)
 
 
-@pytest.mark.parametrize("value", [0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, 86401])
+@pytest.mark.parametrize("value", [0, 0.0, -1, -0.5, math.nan, math.inf, -math.inf, 86401, "0s", "25h", "2d"])
 def test_interval_out_of_range_is_a_value_error(value):
     with pytest.raises(ValueError, match=r"interval must be"):
         inject(value)
@@ -37,7 +38,7 @@ def test_the_error_names_the_value():
         inject(-1)
 
 
-@pytest.mark.parametrize("value", [1, 60, 0.5, 2.5, Fraction(3, 2), timedelta(seconds=30), 86400])
+@pytest.mark.parametrize("value", [1, 60, 0.5, 2.5, Fraction(3, 2), timedelta(seconds=30), 86400, "30", "90s", "1m"])
 def test_good_intervals_are_accepted(value):
     assert inject(value).active is False  # outside a kernel: inactive, but no error
 
@@ -54,21 +55,41 @@ def test_interval_of_one_second_or_more_does_not_warn_about_waste():
     assert not [w for w in caught if "waste" in str(w.message)]
 
 
-@pytest.mark.parametrize("value", [0, -5, 0.0, math.nan, math.inf, timedelta(0), timedelta(seconds=-1)])
+@pytest.mark.parametrize("value", [0, -5, 0.0, math.nan, math.inf, timedelta(0), timedelta(seconds=-1), "0h", "0"])
 def test_max_duration_out_of_range_is_a_value_error(value):
-    with pytest.raises(ValueError, match=r"max_duration must be a positive, finite number of seconds"):
+    with pytest.raises(ValueError, match=r"max_duration must be a positive, finite duration, got"):
         inject(max_duration=value)
 
 
-@pytest.mark.parametrize("value", [True, "1h", [1]])
+@pytest.mark.parametrize("value", [True, b"1h", [1]])
 def test_max_duration_of_the_wrong_type_is_a_type_error(value):
     with pytest.raises(TypeError, match="max_duration must be"):
         inject(max_duration=value)
 
 
-@pytest.mark.parametrize("value", [None, 1, 3600.5, timedelta(hours=2)])
+@pytest.mark.parametrize("value", [None, 1, 3600.5, timedelta(hours=2), "8h", "1h30m"])
 def test_good_max_durations_are_accepted(value):
     inject(max_duration=value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("90s", 90), ("30m", 1800), ("8h", 28800), ("1h30m", 5400), ("1h 30m", 5400), ("2d", 172800),
+    ("1d12h", 129600), ("1.5h", 5400), ("1h30m15s", 5415), ("600", 600), (" 45 ", 45), ("8H", 28800),
+    ("0.5s", 0.5),
+])
+def test_durations_are_read_the_way_people_write_them(text, expected):
+    assert seconds(text, "max_duration") == expected
+
+
+@pytest.mark.parametrize("text", ["", " ", "h", "8 hours", "30x", "1m1h", "1h1h", "-5m", "1h30", "1e3", "nan",
+                                  "inf", "1,5h", "½h", "1h-30m"])
+def test_unreadable_durations_are_value_errors_that_show_the_accepted_forms(text):
+    with pytest.raises(ValueError) as raised:
+        inject(max_duration=text)
+    message = str(raised.value)
+    assert message.startswith("max_duration must be") and repr(text) in message
+    for form in ("600", "timedelta", "'90s'", "'30m'", "'8h'", "'1h30m'"):
+        assert form in message
 
 
 @pytest.mark.parametrize("value", [None, 1, b"x"])
