@@ -157,7 +157,7 @@ def started() -> dict:
 def real_errors(tf, cpu) -> dict:
     """TensorFlow's own errors that a CPU can show, through the seam where it reaches them: the
     emulation in test_gpu.py must raise the same ones on its GPUs."""
-    from colab_jsalive._tf_devices import TFDevices
+    from colab_jsalive.gpu._tf_devices import TFDevices
 
     devices = TFDevices(tf)
     out = {"cpu_details": devices.details(cpu)}

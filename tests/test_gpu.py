@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from colab_jsalive import gpu
+from colab_jsalive.gpu import _callback, _memory, _settings, _tf_devices
 
 PROBE = Path(__file__).with_name("gpu_probe.py")
 ENV_NAMES = (gpu.GROWTH_ENV, gpu.ALLOCATOR_ENV)
@@ -217,7 +218,7 @@ def _environment_restored(monkeypatch):
     for name in ENV_NAMES:
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
-    monkeypatch.setattr(gpu, "_ours", {})
+    monkeypatch.setattr(_settings, "_ours", {})
 
 
 @pytest.fixture
@@ -227,7 +228,7 @@ def no_tensorflow(monkeypatch):
     def reached():
         raise AssertionError("TensorFlow was reached before the arguments were checked")
 
-    monkeypatch.setattr(gpu, "_backend", reached)
+    monkeypatch.setattr(_tf_devices, "backend", reached)
 
 
 WHOLE = "memory_limit_mb must be a whole number of megabytes, got "
@@ -296,7 +297,7 @@ def test_memory_info_without_tensorflow_imported_leaves_it_unimported(monkeypatc
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
 def test_host_memory_comes_from_proc_when_psutil_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "psutil", None)
-    from_proc = gpu._host_rss()
+    from_proc = _memory.host_rss()
     status = Path("/proc/self/status").read_text()
     assert "VmRSS:" in status
     assert isinstance(from_proc, int) and from_proc > 0 and from_proc % 1024 == 0
@@ -323,7 +324,7 @@ def test_keras_callback_rejects_an_argument_inject_does_not_take_before_loading_
     def build():
         raise AssertionError("Keras was loaded before the arguments were checked")
 
-    monkeypatch.setattr(gpu, "_callback_type", build)
+    monkeypatch.setattr(_callback, "_callback_type", build)
     with pytest.raises(TypeError, match=message):
         gpu.keras_callback(**kwargs)
 
@@ -335,7 +336,7 @@ PhysicalDevice = namedtuple("PhysicalDevice", "name device_type")  # tf.config.P
 
 class EmulatedTF:
     """An emulation of TensorFlow's GPU-only device configuration, standing in for
-    colab_jsalive._tf_devices.TFDevices. It raises TensorFlow's errors, with TensorFlow's messages,
+    colab_jsalive.gpu._tf_devices.TFDevices. It raises TensorFlow's errors, with TensorFlow's messages,
     at the moments TensorFlow raises them (context.py, TF 2.21): a setter raises after start() only
     when the value changes; growth differing between visible GPUs fails at start() unless a logical
     device configuration exists; growth cannot be set where one exists."""
@@ -418,12 +419,12 @@ class EmulatedTF:
 @pytest.fixture
 def emulate(monkeypatch):
     """emulate(capabilities, names=None, imported=False, started=False) -> EmulatedTF, installed behind
-    gpu._backend; ``imported`` puts a stand-in in sys.modules["tensorflow"], as a started TensorFlow
+    _tf_devices.backend; ``imported`` puts a stand-in in sys.modules["tensorflow"], as a started TensorFlow
     is an imported one."""
 
     def install(capabilities, names=None, imported=False, started=False):
         fake = EmulatedTF(capabilities, names)
-        monkeypatch.setattr(gpu, "_backend", lambda: fake)
+        monkeypatch.setattr(_tf_devices, "backend", lambda: fake)
         if started:
             fake.start()
         if imported or started:
@@ -649,7 +650,7 @@ def test_memory_info_and_the_epoch_logs_cover_every_gpu_emulation(emulate, monke
     info = gpu.memory_info()
     assert info.gpus == [gpu.GpuMemory(0, 3 * 2**20, 5 * 2**20), gpu.GpuMemory(1, 0, 2**19)]
     assert "GPU:0: 3.0 MB in use, peak 5.0 MB" in str(info)
-    logs = gpu._epoch_logs()
+    logs = _callback.epoch_logs()
     assert logs["gpu0_mem_current_mb"] == 3.0 and logs["gpu0_mem_peak_mb"] == 5.0
     assert logs["gpu1_mem_current_mb"] == 0.0 and logs["gpu1_mem_peak_mb"] == 0.5
     assert logs["host_rss_mb"] > 0
@@ -664,7 +665,7 @@ def test_memory_info_handles_each_answer_tensorflow_gives_emulation(emulate, sta
     fake.memory = {0: {"current": 2**20, "peak": 2**21}, **({1: stats} if stats is not None else {})}
     info = gpu.memory_info()
     assert info.gpus[0] == gpu.GpuMemory(0, 2**20, 2**21)
-    logs = gpu._epoch_logs()
+    logs = _callback.epoch_logs()
     if stats is None:
         assert [g.index for g in info.gpus] == [0]
         (note,) = info.notes

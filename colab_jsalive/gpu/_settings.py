@@ -1,157 +1,32 @@
-"""GPU settings for long TensorFlow runs: memory growth or a limit, visible GPUs, mixed precision.
-
->>> from colab_jsalive.gpu import configure_gpu, keras_callback, memory_info
->>> print(configure_gpu())          # first thing in the notebook: memory growth on every GPU
->>> model.fit(x, y, epochs=50, callbacks=[keras_callback()])
->>> print(memory_info())
-
-``import colab_jsalive.gpu`` loads neither TensorFlow nor Keras; they load on first use. TensorFlow
-fixes its GPU setup when its runtime starts (the first tensor or model); after that most settings
-need a runtime restart, and the report says which.
-"""
+"""configure_gpu(): memory growth or a limit on every GPU, which GPUs are visible, mixed precision and
+the allocator, each applied the way TensorFlow still accepts it at the moment of the call, and noted in
+the report."""
 
 from __future__ import annotations
 
-import functools
-import gc
-import html
-import inspect
 import math
 import numbers
 import os
-import sys
 import warnings
-from dataclasses import dataclass, field
 from typing import Any
 
-from . import _validate
+from .. import _validate
+from . import _tf_devices
+from ._report import GpuInfo, GpuReport
 
 POLICIES = ("mixed_float16", "mixed_bfloat16", "float32")
 ALLOCATORS = ("cuda_malloc_async",)
 GROWTH_ENV = "TF_FORCE_GPU_ALLOW_GROWTH"
 ALLOCATOR_ENV = "TF_GPU_ALLOCATOR"
-INSTALL = 'pip install "colab-jsalive[tensorflow]"'
 RESTART = "restart the runtime and call configure_gpu() before anything else uses TensorFlow"
 
 # Tensor cores do float16 from compute capability 7.0 (Volta) and bfloat16 from 8.0 (Ampere); below
 # that, mixed precision only adds casts.
 _FAST_FROM = {"mixed_float16": (7, 0), "mixed_bfloat16": (8, 0)}
-_MB = 2**20
 
 # The environment variables this module set, with their values, so that a later call never takes
 # them for the user's own.
 _ours: dict[str, str] = {}
-
-
-@dataclass
-class GpuInfo:
-    """One physical GPU as TensorFlow will use it.
-
-    ``index`` is the physical index (the one ``devices`` takes). ``memory_growth`` is what takes
-    effect: ``TF_FORCE_GPU_ALLOW_GROWTH`` wins over the API, and a memory limit excludes growth.
-    ``memory_limit_mb`` is None when TensorFlow may take the whole GPU. ``compute_capability`` is
-    None when TensorFlow does not report one.
-    """
-
-    index: int
-    name: str
-    compute_capability: tuple[int, int] | None
-    memory_growth: bool
-    memory_limit_mb: int | None
-    visible: bool = True
-
-
-@dataclass
-class GpuReport:
-    """What :func:`configure_gpu` found and did; ``notes`` says, step by step, what was applied or
-    skipped and why. ``restart_needed`` is True when something could not be applied because
-    TensorFlow had already started (or was already imported, for the allocator)."""
-
-    gpus: list[GpuInfo]
-    tensorflow_version: str
-    mixed_precision: str | None
-    notes: list[str] = field(default_factory=list)
-    restart_needed: bool = False
-
-    _HEADER = ("GPU", "name", "compute capability", "memory growth", "memory limit", "visible")
-
-    def _rows(self) -> list[tuple[str, ...]]:
-        return [
-            (
-                str(g.index),
-                g.name,
-                "?" if g.compute_capability is None else "{}.{}".format(*g.compute_capability),
-                "on" if g.memory_growth else "off",
-                "none" if g.memory_limit_mb is None else f"{g.memory_limit_mb} MB",
-                "yes" if g.visible else "no",
-            )
-            for g in self.gpus
-        ]
-
-    def _title(self) -> str:
-        policy = self.mixed_precision or "not set by this call"
-        return f"TensorFlow {self.tensorflow_version}, mixed precision: {policy}"
-
-    def __str__(self) -> str:
-        lines = [self._title()]
-        if self.gpus:
-            rows = [self._HEADER, *self._rows()]
-            widths = [max(len(row[i]) for row in rows) for i in range(len(self._HEADER))]
-            rows.insert(1, tuple("-" * w for w in widths))
-            lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-        else:
-            lines.append("no GPU visible to TensorFlow")
-        if self.restart_needed:
-            lines.append("RESTART NEEDED: some settings could not be applied (see notes)")
-        lines += ["notes:", *(f"- {note}" for note in self.notes)]
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        e = html.escape
-        parts = [f"<p><b>{e(self._title())}</b></p>"]
-        if self.gpus:
-            head = "".join(f"<th>{e(cell)}</th>" for cell in self._HEADER)
-            body = "".join(
-                "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in self._rows()
-            )
-            parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-        else:
-            parts.append("<p>no GPU visible to TensorFlow</p>")
-        if self.restart_needed:
-            parts.append("<p><b>Restart needed:</b> some settings could not be applied (see notes).</p>")
-        parts.append("<ul>" + "".join(f"<li>{e(note)}</li>" for note in self.notes) + "</ul>")
-        return "\n".join(parts)
-
-
-@dataclass
-class GpuMemory:
-    """Bytes TensorFlow holds in use on logical GPU ``index`` ("GPU:index"), now and at its peak."""
-
-    index: int
-    current_bytes: int
-    peak_bytes: int
-
-
-@dataclass
-class MemoryInfo:
-    """GPU memory in use by TensorFlow, per GPU, and this process's resident host memory.
-
-    ``host_rss_bytes`` is None where neither psutil nor /proc is available. TensorFlow reserves more
-    GPU memory than it has in use: ``nvidia-smi`` shows the reservation, these numbers the use.
-    """
-
-    gpus: list[GpuMemory]
-    host_rss_bytes: int | None
-    notes: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        host = "unknown" if self.host_rss_bytes is None else f"{self.host_rss_bytes / _MB:.1f} MB"
-        lines = [f"host RSS: {host}"]
-        lines += [
-            f"GPU:{g.index}: {g.current_bytes / _MB:.1f} MB in use, peak {g.peak_bytes / _MB:.1f} MB"
-            for g in self.gpus
-        ]
-        return "\n".join(lines + self.notes)
 
 
 class _Log:
@@ -221,9 +96,9 @@ def configure_gpu(
     growth = limit is None if memory_growth is None else memory_growth
 
     log = _Log()
-    set_now = _environment(growth, allocator, _tensorflow_imported(), log)
+    set_now = _environment(growth, allocator, _tf_devices.tensorflow_imported(), log)
     try:
-        backend = _backend()
+        backend = _tf_devices.backend()
         report = _apply(backend, growth, limit, keep, mixed_precision, log)
     except BaseException:
         # A call that raises leaves the environment as it found it.
@@ -234,170 +109,6 @@ def configure_gpu(
     for message in log.warnings:
         warnings.warn(message, RuntimeWarning, stacklevel=2)
     return report
-
-
-def memory_info() -> MemoryInfo:
-    """GPU memory in use by TensorFlow now and at its peak, per GPU, and this process's host RSS.
-
-    Never imports TensorFlow: when it is not imported yet, it holds no GPU memory and ``gpus`` is
-    empty. Otherwise this starts TensorFlow's runtime if nothing has yet (``get_memory_info`` does),
-    which fixes the GPU setup: call :func:`configure_gpu` first.
-
-    Returns:
-        A :class:`MemoryInfo`. Host memory comes from psutil when it is installed, else from
-        /proc/self/status.
-    """
-    host = _host_rss()
-    if not _tensorflow_imported():
-        return MemoryInfo([], host, ["TensorFlow is not imported, so it holds no GPU memory"])
-    backend = _backend()
-    gpus, notes = [], []
-    for index in range(backend.logical_gpu_count()):
-        try:
-            info = backend.memory_info(f"GPU:{index}")
-        except (RuntimeError, ValueError) as error:  # some builds and plugins do not track memory
-            notes.append(f"GPU:{index}: TensorFlow reports no memory use ({error})")
-            continue
-        gpus.append(GpuMemory(index, int(info["current"]), int(info["peak"])))
-    return MemoryInfo(gpus, host, notes)
-
-
-def release_memory() -> str:
-    """Clear Keras' state (``keras.backend.clear_session()``) and collect garbage.
-
-    This does not give GPU memory back: TensorFlow keeps what it reserved until the process ends. It
-    reuses it for new tensors, but ``nvidia-smi`` still shows it in use and other processes cannot
-    have it; only a runtime restart returns it to the driver. ``clear_session()`` also resets Keras'
-    mixed precision policy to float32; the message says so when that changed the policy.
-
-    Returns:
-        A message saying what was done, and what was not.
-    """
-    keras = sys.modules.get("keras")
-    parts = []
-    if keras is None:
-        parts.append("Keras is not imported, so there was no Keras state to clear.")
-    else:
-        before = keras.mixed_precision.global_policy().name
-        keras.backend.clear_session()
-        after = keras.mixed_precision.global_policy().name
-        parts.append("Cleared Keras' state (keras.backend.clear_session()): build models again to use them.")
-        if after != before:
-            parts.append(
-                f"The mixed precision policy is {after} again, as clear_session() resets it (it was "
-                f"{before}): call configure_gpu(mixed_precision={before!r}) to set it back."
-            )
-    parts.append(f"Garbage collection found {gc.collect()} unreachable objects.")
-    if _tensorflow_imported():
-        parts.append(
-            "TensorFlow keeps the GPU memory it reserved until the process ends: it reuses it for new "
-            "tensors, but nvidia-smi still shows it in use and other processes cannot have it. Only a "
-            "runtime restart returns it to the driver."
-        )
-    else:
-        parts.append("TensorFlow is not imported, so it holds no GPU memory.")
-    return " ".join(parts)
-
-
-def keras_callback(**inject_kwargs: Any) -> Any:
-    """A Keras callback: keep-alive while ``fit()`` trains, and memory use in each epoch's logs.
-
-    ``on_train_begin`` calls ``colab_jsalive.inject(**inject_kwargs)`` and ``on_train_end`` stops it,
-    unless a keep-alive already runs: then the callback leaves it to its owner. Each epoch's logs get
-    ``host_rss_mb`` and, per GPU i, ``gpu{i}_mem_current_mb`` and ``gpu{i}_mem_peak_mb``, so
-    ``History`` and the progress bar show them.
-
-    Keras skips ``on_train_end`` when ``fit()`` raises, and a keep-alive the callback started then runs
-    on until its ``max_duration``. The exception-safe form is ``inject()`` as a context manager, which
-    the callback joins rather than replaces::
-
-        with inject():
-            model.fit(x, y, callbacks=[keras_callback()])
-
-    Args:
-        **inject_kwargs: passed to :func:`colab_jsalive.inject` (interval, max_duration, label,
-            frontend) when training begins.
-
-    Returns:
-        A ``keras.callbacks.Callback``; its ``keepalive`` attribute holds the handle once training
-        has begun.
-
-    Raises:
-        TypeError: for an argument ``inject()`` does not take, and for ``stop``.
-    """
-    from ._keepalive import inject
-
-    if "stop" in inject_kwargs:
-        raise TypeError("keras_callback() starts and stops the keep-alive itself; it takes no stop argument")
-    try:
-        inspect.signature(inject).bind(**inject_kwargs)
-    except TypeError as error:
-        raise TypeError(f"keras_callback() passes its arguments to inject(): {error}") from None
-    return _callback_type()(inject_kwargs)
-
-
-@functools.cache
-def _callback_type() -> type:
-    # Built on first use, so that importing this module does not import Keras (and TensorFlow).
-    import keras
-
-    class KeepAliveCallback(keras.callbacks.Callback):
-        """Runs colab_jsalive.inject() while fit() trains and logs memory use per epoch."""
-
-        def __init__(self, inject_kwargs: dict[str, Any]) -> None:
-            super().__init__()
-            self.inject_kwargs = dict(inject_kwargs)
-            self.keepalive = None
-
-        def on_train_begin(self, logs: dict | None = None) -> None:
-            import colab_jsalive  # looked up now, so the package's inject() is the one called
-
-            # A keep-alive that already runs (``with inject(): fit(...)``) belongs to its owner, who
-            # stops it even when fit() raises; replacing it would undo that.
-            if colab_jsalive.status().active:
-                self.keepalive = None
-                return
-            self.keepalive = colab_jsalive.inject(**self.inject_kwargs)
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            # Keras hands the same dict to History and the progress bar, which come after us.
-            if logs is not None:
-                logs.update(_epoch_logs())
-
-        def on_train_end(self, logs: dict | None = None) -> None:
-            if self.keepalive is not None:
-                self.keepalive.stop()
-
-    KeepAliveCallback.__module__ = __name__
-    return KeepAliveCallback
-
-
-def _epoch_logs() -> dict[str, float]:
-    info = memory_info()
-    logs = {} if info.host_rss_bytes is None else {"host_rss_mb": round(info.host_rss_bytes / _MB, 1)}
-    for gpu in info.gpus:
-        logs[f"gpu{gpu.index}_mem_current_mb"] = round(gpu.current_bytes / _MB, 1)
-        logs[f"gpu{gpu.index}_mem_peak_mb"] = round(gpu.peak_bytes / _MB, 1)
-    return logs
-
-
-def _backend() -> Any:
-    """TensorFlow's device configuration, behind the one seam the tests replace."""
-    try:
-        import tensorflow as tf
-    except ImportError as error:
-        raise ImportError(
-            f"colab_jsalive.gpu needs TensorFlow, which cannot be imported here ({error}). "
-            f"Install it with: {INSTALL}, then restart the runtime."
-        ) from error
-    from ._tf_devices import TFDevices
-
-    return TFDevices(tf)
-
-
-def _tensorflow_imported() -> bool:
-    # sys.modules["tensorflow"] = None is how one blocks an import, so look at the value.
-    return sys.modules.get("tensorflow") is not None
 
 
 def _megabytes(value: object) -> int:
@@ -671,20 +382,3 @@ def _set_policy(backend: Any, policy: str, visible: list[GpuInfo], log: _Log) ->
         return
     log.add(message)
     log.warnings.append(message)
-
-
-def _host_rss() -> int | None:
-    try:
-        import psutil  # optional: not a dependency of this package
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        return psutil.Process().memory_info().rss
-    try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024  # reported in kB
-    except OSError:
-        pass
-    return None

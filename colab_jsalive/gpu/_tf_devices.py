@@ -1,12 +1,13 @@
-"""The one place ``colab_jsalive.gpu`` calls TensorFlow's device configuration.
+"""The one place ``colab_jsalive.gpu`` imports TensorFlow and calls its device configuration.
 
-The test machine has no GPU, so the tests swap this object for an emulation of TensorFlow's GPU-only
+The test machine has no GPU, so the tests swap ``backend()`` for an emulation of TensorFlow's GPU-only
 behaviour. Keep it a thin pass-through, one method per ``tf.config`` call, so that the emulation
 only has to copy TensorFlow's behaviour and nothing of ours.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -61,3 +62,23 @@ class TFDevices:
         import keras
 
         keras.mixed_precision.set_global_policy(name)
+
+
+INSTALL = 'pip install "colab-jsalive[tensorflow]"'
+
+
+def backend() -> Any:
+    """TensorFlow's device configuration, behind the one seam the tests replace."""
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise ImportError(
+            f"colab_jsalive.gpu needs TensorFlow, which cannot be imported here ({error}). "
+            f"Install it with: {INSTALL}, then restart the runtime."
+        ) from error
+    return TFDevices(tf)
+
+
+def tensorflow_imported() -> bool:
+    # sys.modules["tensorflow"] = None is how one blocks an import, so look at the value.
+    return sys.modules.get("tensorflow") is not None
