@@ -87,8 +87,9 @@ def bench_kernel_drain(tmp: Path) -> None:
             warnings.simplefilter("ignore")
             from colab_jsalive._receiver import RECEIVER
             from colab_jsalive._session import Session
+            from colab_jsalive._environment import comm_manager
             session = Session(60.0, None, "")
-            RECEIVER.register_jupyter()
+            RECEIVER.register_jupyter(comm_manager(get_ipython().kernel))
             RECEIVER.start(session)
             _answered = []
             _handle = RECEIVER._on_comm_msg
@@ -309,12 +310,15 @@ def bench_heap(browser, tmp: Path) -> None:
         # The session is made by the kernel as inject() makes it; the snippet runs on a bare page whose
         # config points at the real server, as JupyterLab's would.
         token = client.run("from colab_jsalive._receiver import RECEIVER\nfrom colab_jsalive._session import Session\n"
-                           "s = Session(0.005, None, 'heap')\nRECEIVER.register_jupyter()\nRECEIVER.start(s)\n"
+                           "from colab_jsalive._environment import comm_manager\n"
+                           "s = Session(0.005, None, 'heap')\nRECEIVER.register_jupyter(comm_manager(get_ipython().kernel))\n"
+                           "RECEIVER.start(s)\n"
                            "print(s.token)").strip()
         config = {"channel": "jupyter", "session": token, "kernel_id": kernel_id, "target": "colab_jsalive",
                   "interval": 0.005, "max_duration": None, "label": "heap"}
-        page_config = json.dumps({"appName": "JupyterLab", "baseUrl": "/", "token": server.token,
-                                  "wsUrl": f"ws://127.0.0.1:{server.port}/"})
+        page_config = json.dumps({"appName": "JupyterLab", "baseUrl": f"http://127.0.0.1:{server.port}/",
+                                  "token": server.token, "wsUrl": f"ws://127.0.0.1:{server.port}/",
+                                  "appendToken": "true"})
         (bare_dir / "index.html").write_text(
             f"<!doctype html><script id='jupyter-config-data' type='application/json'>{page_config}</script>"
             "<div id='out'></div>")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from collections import OrderedDict
 
 from ._session import REPLACED, STOPPED_FROM_BADGE, UNKNOWN, Session
@@ -67,6 +66,8 @@ class Receiver:
         if not (isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq < 2**53):
             seq = None
         live = self.live
+        import secrets  # here, not at import time: see Session.__init__ (a dictionary lookup after the first)
+
         if live is not None and secrets.compare_digest(token, live.token):
             if not live.active:  # max_duration passed since the last message
                 self.end(live, live.reason)

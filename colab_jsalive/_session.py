@@ -6,7 +6,6 @@ replace and expiry work however many pages, cells or clients are involved.
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -49,6 +48,9 @@ class Session:
     def __init__(
         self, interval: float, max_duration: float | None, label: str, clock=time.monotonic
     ) -> None:
+        # secrets pulls in hashlib (several milliseconds); a session is made only by inject().
+        import secrets
+
         self.token = secrets.token_hex(16)
         self.interval = interval
         self.max_duration = max_duration

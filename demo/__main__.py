@@ -2,8 +2,8 @@
 
 Two notebooks open in JupyterLab in headless Chromium. One runs ``inject()``, the other does not. The
 server culls kernels idle for CULL_TIMEOUT seconds, even with a page connected. The demo prints what
-happened to each kernel, saves a screenshot of the badge, and exits 0 only when the keep-alive kernel
-lived and the control was culled.
+happened to each kernel, saves screenshots of the badge in JupyterLab's light and dark themes, and
+exits 0 only when the keep-alive kernel lived and the control was culled.
 """
 
 from __future__ import annotations
@@ -14,17 +14,33 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.harness import JupyterServer, culling_trial, launch_browser
+from tests.harness import JupyterServer, culling_trial, launch_browser, wait_for
 
 CULL_TIMEOUT = 20  # seconds idle before the server culls a kernel
 INTERVAL = 5.0  # seconds between beats
 OUTLIVE = 3 * CULL_TIMEOUT  # how long the keep-alive kernel must outlive the culler
 OUTPUT = Path("demo-output")
+# The README shows these (copies in docs/): the badge as it looks in each of JupyterLab's themes.
+SCREENSHOTS = {"JupyterLab Light": OUTPUT / "badge.png", "JupyterLab Dark": OUTPUT / "badge-dark.png"}
+
+
+def screenshot_themes(badge) -> None:
+    """A screenshot of the running badge in each theme; the page is left in the light theme."""
+    page = badge.page
+    for theme, path in [*SCREENSHOTS.items(), ("JupyterLab Light", None)]:
+        page.evaluate("theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
+        wait_for(lambda: page.evaluate("document.body.dataset.jpThemeName") == theme and
+                 badge.evaluate("el => getComputedStyle(el).backgroundColor") ==
+                 page.evaluate("() => { const p = document.createElement('div'); "
+                               "p.style.background = 'var(--jp-layout-color2)'; document.body.append(p); "
+                               "const c = getComputedStyle(p).backgroundColor; p.remove(); return c; }"),
+                 30, f"the badge to take {theme}'s colours")
+        if path is not None:
+            badge.screenshot(path=str(path))
 
 
 def main() -> int:
     OUTPUT.mkdir(exist_ok=True)
-    screenshot = OUTPUT / "badge.png"
     print(f"Jupyter server with an idle culler: cull_idle_timeout={CULL_TIMEOUT} s, cull_connected=True")
     with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
         server = JupyterServer(Path(workdir), cull_idle_timeout=CULL_TIMEOUT).start()
@@ -32,7 +48,7 @@ def main() -> int:
         try:
             result = culling_trial(
                 browser, server, INTERVAL, OUTLIVE, log=lambda line: print("  " + line, flush=True),
-                before_stop=lambda r: r["badge"].screenshot(path=str(screenshot)))
+                before_stop=lambda r: screenshot_themes(r["badge"]))
         except (AssertionError, TimeoutError) as error:
             print(f"\nFAILED: {error}")
             return 1
@@ -51,7 +67,7 @@ def main() -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
         if n == 0:
             print("  ".join("-" * width for width in widths))
-    print(f"\nbadge screenshot: {screenshot}")
+    print("\nbadge screenshots: " + ", ".join(str(path) for path in SCREENSHOTS.values()))
     print("OK: the kernel with inject() outlived the idle culler; the control kernel was culled.")
     return 0
 

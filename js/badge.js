@@ -1,41 +1,87 @@
 // The badge in the cell's output: the keep-alive's state in words, and a Stop button.
 // Everything the user or the kernel wrote goes in as text (textContent), never as HTML.
-function JsaliveBadge(parent, label, onStop) {
+//
+// Colours: JupyterLab's and Notebook 7's theme variables (--jp-*), so that the badge follows the
+// page's theme, light or dark, as the theme changes; where the page has none (the classic notebook,
+// Colab's output frame) the fallback palette: dark in a Colab frame whose theme is dark (Colab marks
+// its output frames' <html> with theme="dark", googlecolab/colabtools#1214), else light. The classic
+// notebook is light whatever the system prefers, so prefers-color-scheme is asked only in Colab.
+function JsaliveBadge(parent, label, onStop, colab) {
   "use strict";
+  var html = document.documentElement;
+  var dark = !!colab && (html.getAttribute("theme") === "dark" ||
+    (!html.hasAttribute("theme") && !!window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches));
+  // [theme variable, light fallback, dark fallback]; each pair of text and background is at least
+  // 4.5:1 (WCAG AA), and so is JupyterLab's own, in its light and dark themes (tests/test_theme.py).
+  var palette = {
+    text: ["--jp-ui-font-color1", "#24292f", "#e6edf3"],
+    background: ["--jp-layout-color2", "#f6f8fa", "#262c36"],
+    border: ["--jp-border-color1", "#c9d1d9", "#545d68"],
+    button: ["--jp-layout-color1", "#ffffff", "#161b22"],
+    running: ["--jp-success-color1", "#1a7f37", "#3fb950"],
+    busy: ["--jp-warn-color1", "#9a6700", "#d29922"],
+    reconnecting: ["--jp-error-color1", "#cf222e", "#f85149"],
+    stopped: ["--jp-ui-font-color3", "#6e7781", "#8b949e"],
+  };
+  function color(name) {
+    var entry = palette[name];
+    return "var(" + entry[0] + "," + entry[dark ? 2 : 1] + ")";
+  }
+  var dotColors = {starting: "busy", running: "running", busy: "busy", reconnecting: "reconnecting",
+                   stopping: "stopped", stopped: "stopped"};
+  var name = label ? "keep-alive \u201c" + label + "\u201d" : "keep-alive";
+
+  // A group named for the keep-alive; inside it, the visible words (readable at any time, but not a
+  // live region: they change with every beat, and reading each out would drown the page) and a
+  // hidden live region that speaks only when the state changes.
   var root = document.createElement("div");
   root.className = "colab-jsalive-badge";
-  root.setAttribute("role", "status");
+  root.setAttribute("role", "group");
+  root.setAttribute("aria-label", name);
   root.style.cssText =
     "display:inline-flex;align-items:center;gap:8px;max-width:100%;box-sizing:border-box;" +
-    "padding:4px 10px;margin:2px 0;border:1px solid #c9d1d9;border-radius:12px;" +
-    "font:12px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;color:#24292f;background:#f6f8fa;";
+    "padding:4px 10px;margin:2px 0;border-radius:12px;" +
+    "font:12px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;";
+  root.style.color = color("text");
+  root.style.background = color("background");
+  root.style.border = "1px solid " + color("border");
   var dot = document.createElement("span");
-  dot.style.cssText = "flex:none;width:8px;height:8px;border-radius:50%;background:#9a6700;";
+  dot.setAttribute("aria-hidden", "true");
+  dot.style.cssText = "flex:none;width:8px;height:8px;border-radius:50%;";
   var labelEl = document.createElement("strong");
   labelEl.className = "colab-jsalive-label";
   labelEl.style.cssText = "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:20em;";
   labelEl.textContent = label;
   var text = document.createElement("span");
   text.className = "colab-jsalive-text";
+  var live = document.createElement("span");
+  live.className = "colab-jsalive-live";
+  live.setAttribute("role", "status");
+  // Visually hidden, still read: the usual clip pattern.
+  live.style.cssText = "position:absolute;width:1px;height:1px;margin:-1px;padding:0;border:0;" +
+    "overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap;";
   var button = document.createElement("button");
   button.type = "button";
   button.className = "colab-jsalive-stop";
   button.textContent = "Stop";
-  button.style.cssText = "flex:none;font:inherit;padding:0 8px;border:1px solid #c9d1d9;" +
-    "border-radius:8px;background:#fff;color:inherit;cursor:pointer;";
+  button.setAttribute("aria-label", "Stop " + name);
+  button.style.cssText = "flex:none;font:inherit;padding:0 8px;border-radius:8px;color:inherit;cursor:pointer;";
+  button.style.border = "1px solid " + color("border");
+  button.style.background = color("button");
   button.addEventListener("click", function () { onStop(); });
   root.appendChild(dot);
   if (label) root.appendChild(labelEl);
   root.appendChild(text);
+  root.appendChild(live);
   root.appendChild(button);
   parent.appendChild(root);
 
-  var colors = {starting: "#9a6700", running: "#1a7f37", busy: "#9a6700", reconnecting: "#bc4c00", stopping: "#6e7781",
-                stopped: "#6e7781"};
   this.root = root;
   this.update = function (view) {
     text.textContent = JsaliveCore.describe(view);
-    dot.style.background = colors[view.state] || colors.stopped;
+    var headline = JsaliveCore.headline(view);
+    if (live.textContent !== headline) live.textContent = headline;
+    dot.style.background = color(dotColors[view.state] || "stopped");
     var ended = view.state === "stopped" || view.state === "stopping";
     button.disabled = ended;
     button.style.display = ended ? "none" : "";

@@ -57,6 +57,17 @@ var JsaliveCore = (function () {
     return parts.join(" · ");
   }
 
+  // The state in a few words, without the counts: what a screen reader announces when the state
+  // changes (the badge's visible text changes with every beat, which would be too talkative to read).
+  function headline(view) {
+    switch (view.state) {
+      case "busy": return "keep-alive: kernel busy";
+      case "reconnecting": return "keep-alive reconnecting: server unreachable";
+      case "running": return "keep-alive running";
+      default: return describe(view);
+    }
+  }
+
   // One keep-alive in one page.
   //   config: {interval (s), maxDuration (s or null)}
   //   io: {now() ms, setTimer(fn, ms) -> id, clearTimer(id), random() in [0, 1),
@@ -221,6 +232,7 @@ var JsaliveCore = (function () {
     backoffDelay: backoffDelay,
     nextSlot: nextSlot,
     describe: describe,
+    headline: headline,
     formatDuration: formatDuration,
   };
 })();

@@ -100,23 +100,25 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
   };
 
   // Is the kernel still there? Asked of the server the page talks to, with the credentials its
-  // frontend's own requests carry. `no_track_activity`: this is the page checking, not the user
-  // working; the beats are the keep-alive's activity, and a check must not keep a server alive for a
-  // kernel that is gone. (A proxy in front, such as JupyterHub's, may count the request anyway; it
-  // counts the beats it carries too, so that changes nothing.) Only a 404 decides anything: any other answer, or none, leaves things as
-  // they are (busy, or reconnecting).
+  // frontend's own requests carry: the server's list of kernels, which answers with a 200 whether or
+  // not ours is in it (a 404 for one kernel carries no CORS headers, so a page served apart from its
+  // server could not read it). `no_track_activity`: this is the page checking, not the user working;
+  // the beats are the keep-alive's activity, and a check must not keep a server alive for a kernel
+  // that is gone. (A proxy in front, such as JupyterHub's, may count the request anyway; it counts the
+  // beats it carries too, so that changes nothing.) Only a list without our kernel decides anything:
+  // any other answer, or none, leaves things as they are (busy, or reconnecting).
   this.probe = function () {
     if (probing || closed || !server || typeof fetch !== "function") return;
     probing = true;
     var headers = {};
     if (server.httpToken) headers.Authorization = "token " + server.httpToken;
-    var xsrf = document.cookie.match(/(?:^|;\s*)_xsrf=([^;]*)/);
-    if (xsrf) headers["X-XSRFToken"] = decodeURIComponent(xsrf[1]);
-    fetch(server.httpBase + "api/kernels/" + encodeURIComponent(kernelId) + "?no_track_activity=1",
+    fetch(server.httpBase + "api/kernels?no_track_activity=1",
           {credentials: "same-origin", cache: "no-store", headers: headers})
-      .then(function (response) {
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (kernels) {
         probing = false;
-        if (!closed && response.status === 404) handlers.lost(GONE);
+        var listed = Array.isArray(kernels) && kernels.some(function (k) { return k && k.id === kernelId; });
+        if (!closed && Array.isArray(kernels) && !listed) handlers.lost(GONE);
       }, function () { probing = false; });
   };
 
@@ -146,26 +148,30 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
 JsaliveJupyterChannel.pageServer = function () {
   "use strict";
   var origin = location.protocol.replace(/^http/, "ws") + "//" + location.host;
+  // A base URL may be a path on the page's host or a whole URL (a page served apart from its server),
+  // as @jupyterlab/coreutils' PageConfig.getBaseUrl() allows.
+  function resolve(base) { return new URL(base || "/", location.href).href.replace(/\/?$/, "/"); }
   var el = document.getElementById("jupyter-config-data");
   if (el) { // JupyterLab 4 and Notebook 7
     var c;
     try { c = JSON.parse(el.textContent); } catch (e) { return null; }
     var apps = {"JupyterLab": "jupyterlab", "Jupyter Notebook": "notebook"};
-    var wsBase = c.wsUrl ? c.wsUrl.replace(/\/?$/, "/") : origin + (c.baseUrl || "/");
+    var httpBase = resolve(c.baseUrl);
+    var wsBase = c.wsUrl ? c.wsUrl.replace(/\/?$/, "/") : httpBase.replace(/^http/, "ws");
     // @jupyterlab/services' rule: the page option "appendToken" if set, else only for a socket on
-    // another host than the page (a same-host socket carries the page's cookies).
+    // another host than the base URL's (a same-host socket carries the page's cookies).
     var append = String(c.appendToken || "").toLowerCase();
-    var otherHost = new URL(wsBase.replace(/^ws/, "http")).hostname !== location.hostname;
+    var otherHost = new URL(wsBase.replace(/^ws/, "http")).hostname !== new URL(httpBase).hostname;
     var sendToken = append === "" ? otherHost : append === "true";
     return {app: apps[c.appName] || "jupyterlab", token: sendToken ? c.token || "" : "", wsBase: wsBase,
             // Its HTTP requests always carry the token, in a header (never logged as URLs are).
-            httpBase: location.origin + (c.baseUrl || "/"), httpToken: c.token || ""};
+            httpBase: httpBase, httpToken: c.token || ""};
   }
   var d = document.body && document.body.dataset;
   if (d && d.baseUrl !== undefined) { // the classic notebook (nbclassic): data-ws-url is a host only
     // Its own kernel sockets carry cookies only, never data-jupyter-api-token.
     return {app: "nbclassic", token: "", wsBase: (d.wsUrl || origin) + d.baseUrl,
-            httpBase: location.origin + d.baseUrl, httpToken: ""};
+            httpBase: resolve(d.baseUrl), httpToken: ""};
   }
   return null;
 };

@@ -9,13 +9,16 @@ in the page (counted by the ledger tests/harness.py installs in every test page)
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 
 import pytest
 
 from tests.conftest import PRELUDE, open_notebook
-from tests.harness import FRONTENDS, JupyterServer, KernelClient, NotebookPage, holds_for, wait_for
+from tests.harness import (FRONTENDS, JupyterServer, KernelClient, NotebookPage, StaticServer, holds_for,
+                           wait_for)
 
 INTERVAL = 2.0
 GONE = "the kernel was shut down (the server no longer has it): run inject() in a new kernel"
@@ -115,3 +118,53 @@ def test_fifty_quick_injects_leave_one_keepalive_and_no_console_warning(opened, 
     assert page.keepalive_timers() == 1
     warnings = [line for line in page.console if line.startswith(("warning:", "error:")) and "WebSocket" in line]
     assert warnings == []
+
+
+def test_a_page_served_apart_from_its_server_asks_that_server_about_the_kernel(browser, tmp_path):
+    """A page whose config names its server by a whole URL (JupyterLab's baseUrl may be one): beats and
+    the kernel check both go to that server, so a busy kernel stays busy and a shut-down one is gone.
+    (Asking the page's own host instead would get a 404 there and end a living keep-alive.)"""
+    from colab_jsalive._render import snippet
+
+    folder = tmp_path / "page"
+    folder.mkdir()
+    static = StaticServer(folder)
+    server = JupyterServer(tmp_path / "server", args=(f"--ServerApp.allow_origin=http://127.0.0.1:{static.port}",))
+    server.start()
+    context = browser.new_context()
+    try:
+        kernel_id = server.api("POST", "api/kernels", {"name": "python3"})["id"]
+        with contextlib.closing(KernelClient(server.connection_file(kernel_id))) as client:
+            token = client.run(PRELUDE + "from colab_jsalive._receiver import RECEIVER\n"
+                               f"ka = colab_jsalive.inject(interval={INTERVAL})\nprint(RECEIVER.live.token)").strip()
+            base = f"http://127.0.0.1:{server.port}/"
+            page_config = json.dumps({"appName": "JupyterLab", "baseUrl": base, "token": server.token,
+                                      "wsUrl": base.replace("http", "ws", 1),
+                                      # Cookies do not reach another origin: JupyterLab needs its token
+                                      # on sockets here too.
+                                      "appendToken": "true"})
+            (folder / "index.html").write_text(
+                f"<!doctype html><script id='jupyter-config-data' type='application/json'>{page_config}"
+                "</script><div id='out'></div>")
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{static.port}/index.html")
+            page.evaluate("code => { const element = document.getElementById('out'); eval(code); }",
+                          snippet({"channel": "jupyter", "session": token, "kernel_id": kernel_id,
+                                   "target": "colab_jsalive", "interval": INTERVAL, "max_duration": None,
+                                   "label": ""}))
+
+            def badge() -> dict:
+                return page.locator(".colab-jsalive-badge").evaluate("el => Object.assign({}, el.dataset)")
+
+            wait_for(lambda: int(badge()["beats"]) >= 1, 30, "a beat answered")
+            client.client.execute("import time\ntime.sleep(4 * %r)" % INTERVAL)
+            wait_for(lambda: int(badge()["unanswered"]) >= 2, 30, "two beats behind the cell")
+            assert badge()["state"] == "busy"  # the server was asked, and has the kernel
+            wait_for(lambda: badge()["state"] == "running", 30, "the cell to end")
+            server.api("DELETE", f"api/kernels/{kernel_id}")
+            wait_for(lambda: badge()["state"] == "stopped", 2 * INTERVAL + 10, "the keep-alive to stop")
+            assert badge()["reason"] == GONE
+    finally:
+        context.close()
+        server.stop()
+        static.stop()

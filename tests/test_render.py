@@ -78,7 +78,10 @@ def test_the_badge_shows_hostile_labels_as_text_and_creates_no_markup(browser):
             badge = page.locator("#out .colab-jsalive-badge")
             assert badge.locator(".colab-jsalive-label").text_content() == label
             tags = badge.evaluate("el => [...el.querySelectorAll('*')].map(e => e.tagName)")
-            assert tags == ["SPAN", "STRONG", "SPAN", "BUTTON"], label
+            assert tags == ["SPAN", "STRONG", "SPAN", "SPAN", "BUTTON"], label
+            # The label names the group and the Stop button for screen readers, as text in attributes.
+            assert badge.get_attribute("aria-label") == f"keep-alive \u201c{label}\u201d"
+            assert badge.locator("button").get_attribute("aria-label") == f"Stop keep-alive \u201c{label}\u201d"
             assert page.evaluate("window.__pwned") is None, label
             # Outside a Jupyter page there is no channel: the badge says so and nothing keeps running.
             assert badge.get_attribute("data-state") == "stopped"

@@ -245,6 +245,20 @@ test("the badge's words", () => {
   assert.equal(core.formatDuration(-5), "0 s");
 });
 
+test("the headline, announced on a change of state, leaves out what changes with every beat", () => {
+  const v = { state: "running", reason: "", beats: 1, unanswered: 0, remainingMs: 60_000 };
+  const busy = { ...v, state: "busy", beats: 9, unanswered: 3, busyMs: 125_000 };
+  assert.equal(core.headline(v), core.headline({ ...v, beats: 2, remainingMs: 0 }));
+  assert.equal(core.headline(busy), core.headline({ ...busy, beats: 10, unanswered: 4, busyMs: 190_000 }));
+  assert.equal(core.headline({ ...v, state: "reconnecting", unreachableMs: 40_000 }),
+    "keep-alive reconnecting: server unreachable");
+  assert.equal(core.headline({ ...v, state: "stopped", reason: "the kernel was shut down" }),
+    "keep-alive stopped: the kernel was shut down");
+  const words = ["starting", "running", "busy", "reconnecting", "stopping", "stopped"]
+    .map((state) => core.headline({ ...v, state, reason: "x", busyMs: 0, unreachableMs: 0 }));
+  assert.equal(new Set(words).size, words.length);
+});
+
 // A world whose channel can be asked whether the kernel still exists; `gone` decides the answer,
 // given at once (the real channel answers later, from a request to the server).
 function probingWorld(interval) {
