@@ -48,6 +48,7 @@ TESTS = (
     "tests/test_culling.py",
     "tests/test_kernel_gone.py",
     "tests/test_magics.py",
+    "tests/test_badge.py",
 )
 GPU_TESTS = ("tests/test_gpu.py",)  # where the row has TensorFlow
 
