@@ -228,7 +228,7 @@ def install_check(row: Row, venv: Path, wheel: Path) -> str:
         extra = "the [tensorflow] extra would install the tensorflow distribution"
     else:
         extra = "TensorFlow is installed here under another name, so the [tensorflow] extra is not for it"
-    added = describe_additions(before, after)
+    added = describe_additions(before, {k: v for k, v in after.items() if k != "colab-jsalive"})
     print(f"install check passed: pip install colab-jsalive changed nothing installed and added itself"
           f"{' and ' + added if added else ''}; {extra}", flush=True)
     versions = ", ".join(f"{name} {after[name]}" for name in SHOWN if name in after)
