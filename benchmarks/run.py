@@ -22,7 +22,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from tests.harness import (
-    JupyterServer, KernelClient, NotebookPage, StandaloneKernel, StaticServer, launch_browser, wait_for,
+    JupyterServer, KernelClient, NotebookPage, StandaloneKernel, StaticServer, launch_browser, show_snippet,
+    wait_for, write_apart_page,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -316,12 +317,7 @@ def bench_heap(browser, tmp: Path) -> None:
                            "print(s.token)").strip()
         config = {"channel": "jupyter", "session": token, "kernel_id": kernel_id, "target": "colab_jsalive",
                   "interval": 0.005, "max_duration": None, "label": "heap"}
-        page_config = json.dumps({"appName": "JupyterLab", "baseUrl": f"http://127.0.0.1:{server.port}/",
-                                  "token": server.token, "wsUrl": f"ws://127.0.0.1:{server.port}/",
-                                  "appendToken": "true"})
-        (bare_dir / "index.html").write_text(
-            f"<!doctype html><script id='jupyter-config-data' type='application/json'>{page_config}</script>"
-            "<div id='out'></div>")
+        write_apart_page(bare_dir, server)
         context = browser.new_context()
         page = context.new_page()
         page.goto(f"http://127.0.0.1:{static.port}/index.html")
@@ -333,7 +329,7 @@ def bench_heap(browser, tmp: Path) -> None:
             cdp.send("HeapProfiler.collectGarbage")
             return cdp.send("Runtime.getHeapUsage")["usedSize"]
 
-        page.evaluate("code => { const element = document.getElementById('out'); eval(code); }", snippet(config))
+        show_snippet(page, snippet(config))
         start = heap_after(1000)
         end = heap_after(11000)
         growth = end - start
@@ -352,8 +348,7 @@ def bench_heap(browser, tmp: Path) -> None:
         token = client.run("s = Session(0.02, None, 'drain')\nRECEIVER.start(s)\nprint(s.token)").strip()
         page.evaluate("document.getElementById('out').textContent = ''")
         page.evaluate(DRAIN_OBSERVER)
-        page.evaluate("code => { const element = document.getElementById('out'); eval(code); }",
-                      snippet({**config, "session": token, "interval": 0.02}))
+        show_snippet(page, snippet({**config, "session": token, "interval": 0.02}))
         client.client.execute("import time as _t\n_t.sleep(21)\n_cell_end = _t.time()")
         drained = wait_for(lambda: page.evaluate("window.__drained"), 90, "the queue to drain")
         value = drained / 1000 - float(client.run("print(repr(_cell_end))"))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.harness import JupyterServer, culling_trial, launch_browser, wait_for
+from tests.harness import JupyterServer, change_theme, culling_trial, launch_browser, wait_for
 
 CULL_TIMEOUT = 20  # seconds idle before the server culls a kernel
 INTERVAL = 5.0  # seconds between beats
@@ -27,16 +27,16 @@ SCREENSHOTS = {"JupyterLab Light": OUTPUT / "badge.png", "JupyterLab Dark": OUTP
 def screenshot_themes(badge) -> None:
     """A screenshot of the running badge in each theme; the page is left in the light theme."""
     page = badge.page
-    for theme, path in [*SCREENSHOTS.items(), ("JupyterLab Light", None)]:
-        page.evaluate("theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
-        wait_for(lambda: page.evaluate("document.body.dataset.jpThemeName") == theme and
-                 badge.evaluate("el => getComputedStyle(el).backgroundColor") ==
+    for theme, path in SCREENSHOTS.items():
+        change_theme(page, theme)
+        # The badge takes its background from the theme's --jp-layout-color2: wait until it has.
+        wait_for(lambda: badge.evaluate("el => getComputedStyle(el).backgroundColor") ==
                  page.evaluate("() => { const p = document.createElement('div'); "
                                "p.style.background = 'var(--jp-layout-color2)'; document.body.append(p); "
                                "const c = getComputedStyle(p).backgroundColor; p.remove(); return c; }"),
                  30, f"the badge to take {theme}'s colours")
-        if path is not None:
-            badge.screenshot(path=str(path))
+        badge.screenshot(path=str(path))
+    change_theme(page, "JupyterLab Light")
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ function JsaliveBadge(parent, label, onStop, colab) {
   var dark = !!colab && (html.getAttribute("theme") === "dark" ||
     (!html.hasAttribute("theme") && !!window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches));
   // [theme variable, light fallback, dark fallback]; each pair of text and background is at least
-  // 4.5:1 (WCAG AA), and so is JupyterLab's own, in its light and dark themes (tests/test_theme.py).
+  // 4.5:1 (WCAG AA), and so is JupyterLab's own, in its light and dark themes (tests/test_badge.py).
   var palette = {
     text: ["--jp-ui-font-color1", "#24292f", "#e6edf3"],
     background: ["--jp-layout-color2", "#f6f8fa", "#262c36"],

@@ -117,8 +117,8 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (kernels) {
         probing = false;
-        var listed = Array.isArray(kernels) && kernels.some(function (k) { return k && k.id === kernelId; });
-        if (!closed && Array.isArray(kernels) && !listed) handlers.lost(GONE);
+        var listed = function (k) { return k && k.id === kernelId; };
+        if (!closed && Array.isArray(kernels) && !kernels.some(listed)) handlers.lost(GONE);
       }, function () { probing = false; });
   };
 

@@ -623,6 +623,32 @@ class StandaloneKernel:
         self.manager.shutdown_kernel(now=True)
 
 
+def write_apart_page(folder: Path, server: JupyterServer) -> None:
+    """Write ``folder/index.html``: a JupyterLab-like page served apart from ``server`` (by a
+    StaticServer), naming it in its page config as JupyterLab allows: a whole URL for baseUrl, and the
+    token on sockets too, since cookies do not reach another origin. Its ``#out`` is where
+    show_snippet() runs a snippet."""
+    base = f"http://127.0.0.1:{server.port}/"
+    config = json.dumps({"appName": "JupyterLab", "baseUrl": base, "token": server.token,
+                         "wsUrl": base.replace("http", "ws", 1), "appendToken": "true"})
+    (folder / "index.html").write_text(
+        f"<!doctype html><script id='jupyter-config-data' type='application/json'>{config}</script>"
+        "<div id='out'></div>")
+
+
+def show_snippet(page, code: str) -> None:
+    """Run a rendered snippet in ``page`` as Jupyter runs an output's JavaScript: with ``element`` bound
+    to the output node (the page's ``#out``)."""
+    page.evaluate("code => { const element = document.getElementById('out'); eval(code); }", code)
+
+
+def change_theme(page, theme: str) -> None:
+    """Switch a JupyterLab or Notebook 7 page to ``theme`` ("JupyterLab Dark", ...) as its Settings menu
+    does, and wait until the page says it is applied. The choice is kept in the server's user settings."""
+    page.evaluate("theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
+    wait_for(lambda: page.evaluate("document.body.dataset.jpThemeName") == theme, 30, f"the page to apply {theme}")
+
+
 def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
 

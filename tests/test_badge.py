@@ -12,7 +12,7 @@ import pytest
 
 from colab_jsalive._render import snippet
 from tests.conftest import open_notebook
-from tests.harness import FRONTENDS, JupyterServer, wait_for
+from tests.harness import FRONTENDS, JupyterServer, change_theme, show_snippet, wait_for
 from tests.test_render import config
 
 INTERVAL = 0.5
@@ -66,9 +66,7 @@ def themed_server(tmp_path_factory):
 @pytest.mark.parametrize("theme, dark", [("JupyterLab Light", False), ("JupyterLab Dark", True)])
 def test_the_badge_follows_jupyterlabs_theme_with_aa_contrast(browser, themed_server, theme, dark):
     with open_notebook(browser, themed_server, "jupyterlab") as (page, client):
-        page.page.evaluate("theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
-        wait_for(lambda: page.page.evaluate("document.body.dataset.jpThemeName") == theme, 30,
-                 f"JupyterLab to apply {theme}")
+        change_theme(page.page, theme)
         cell, _ = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='run 3')")
         badge = page.badge(cell)
         # The badge is dark on a dark page and light on a light one (not a white pill on black).
@@ -90,9 +88,6 @@ def test_the_badge_follows_jupyterlabs_theme_with_aa_contrast(browser, themed_se
         page.wait_badge(cell, "stopped", 30)
         dots["stopped"] = dot_color(badge)
         assert len(set(dots.values())) == 3, dots
-        if dark:  # leave the user settings as a new server's would be
-            page.page.evaluate("window.jupyterapp.commands.execute('apputils:change-theme', "
-                               "{theme: 'JupyterLab Light'})")
 
 
 @pytest.mark.skipif("nbclassic" not in FRONTENDS, reason="the classic notebook is not served here")
@@ -125,8 +120,7 @@ def test_the_fallback_palette_where_the_page_has_no_theme_variables(browser, cha
         mark = f" theme='{theme}'" if theme else ""
         page.set_content(f"<!doctype html><html{mark}><body style='margin:0;background:"
                          f"{'#1e1e1e' if dark else '#ffffff'}'><div id='out'></div></body></html>")
-        page.evaluate("code => { const element = document.getElementById('out'); eval(code); }",
-                      snippet(config("run 3", channel)))
+        show_snippet(page, snippet(config("run 3", channel)))
         badge = page.locator("#out .colab-jsalive-badge")
         # With no channel here the keep-alive has stopped and hidden its button: show it to measure it.
         badge.locator("button").evaluate("el => { el.style.display = ''; }")

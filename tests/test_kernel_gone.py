@@ -10,7 +10,6 @@ in the page (counted by the ledger tests/harness.py installs in every test page)
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 
@@ -18,7 +17,7 @@ import pytest
 
 from tests.conftest import PRELUDE, open_notebook
 from tests.harness import (FRONTENDS, JupyterServer, KernelClient, NotebookPage, StaticServer, holds_for,
-                           wait_for)
+                           show_snippet, wait_for, write_apart_page)
 
 INTERVAL = 2.0
 GONE = "the kernel was shut down (the server no longer has it): run inject() in a new kernel"
@@ -137,21 +136,12 @@ def test_a_page_served_apart_from_its_server_asks_that_server_about_the_kernel(b
         with contextlib.closing(KernelClient(server.connection_file(kernel_id))) as client:
             token = client.run(PRELUDE + "from colab_jsalive._receiver import RECEIVER\n"
                                f"ka = colab_jsalive.inject(interval={INTERVAL})\nprint(RECEIVER.live.token)").strip()
-            base = f"http://127.0.0.1:{server.port}/"
-            page_config = json.dumps({"appName": "JupyterLab", "baseUrl": base, "token": server.token,
-                                      "wsUrl": base.replace("http", "ws", 1),
-                                      # Cookies do not reach another origin: JupyterLab needs its token
-                                      # on sockets here too.
-                                      "appendToken": "true"})
-            (folder / "index.html").write_text(
-                f"<!doctype html><script id='jupyter-config-data' type='application/json'>{page_config}"
-                "</script><div id='out'></div>")
+            write_apart_page(folder, server)
             page = context.new_page()
             page.goto(f"http://127.0.0.1:{static.port}/index.html")
-            page.evaluate("code => { const element = document.getElementById('out'); eval(code); }",
-                          snippet({"channel": "jupyter", "session": token, "kernel_id": kernel_id,
-                                   "target": "colab_jsalive", "interval": INTERVAL, "max_duration": None,
-                                   "label": ""}))
+            show_snippet(page, snippet({"channel": "jupyter", "session": token, "kernel_id": kernel_id,
+                                        "target": "colab_jsalive", "interval": INTERVAL, "max_duration": None,
+                                        "label": ""}))
 
             def badge() -> dict:
                 return page.locator(".colab-jsalive-badge").evaluate("el => Object.assign({}, el.dataset)")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from colab_jsalive._render import _environment, readable, snippet
+from tests.harness import show_snippet
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE_LABELS = [
@@ -73,8 +74,7 @@ def test_the_badge_shows_hostile_labels_as_text_and_creates_no_markup(browser):
         for label in HOSTILE_LABELS:
             page.set_content("<!doctype html><div id='out'></div>")
             # Jupyter evaluates the snippet with `element` bound to the output node.
-            page.evaluate("code => { const element = document.getElementById('out'); eval(code); }",
-                          snippet(config(label)))
+            show_snippet(page, snippet(config(label)))
             badge = page.locator("#out .colab-jsalive-badge")
             assert badge.locator(".colab-jsalive-label").text_content() == label
             tags = badge.evaluate("el => [...el.querySelectorAll('*')].map(e => e.tagName)")
