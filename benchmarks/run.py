@@ -102,7 +102,7 @@ def bench_kernel_drain(tmp: Path) -> None:
         """)).strip()
         kernel.send("comm_open", {"comm_id": "drain", "target_name": "colab_jsalive",
                            "data": {"op": "hello", "session": token}})
-        kernel.client.execute("import time\ntime.sleep(3)\n_cell_end = time.time()")
+        kernel.start("import time\ntime.sleep(3)\n_cell_end = time.time()")
         for seq in range(1, 1001):
             kernel.send("comm_msg", {"comm_id": "drain", "data": {"op": "beat", "session": token, "seq": seq,
                                                            "unanswered": seq - 1}})
@@ -349,7 +349,7 @@ def bench_heap(browser, tmp: Path) -> None:
         page.evaluate("document.getElementById('out').textContent = ''")
         page.evaluate(DRAIN_OBSERVER)
         show_snippet(page, snippet({**config, "session": token, "interval": 0.02}))
-        client.client.execute("import time as _t\n_t.sleep(21)\n_cell_end = _t.time()")
+        client.start("import time as _t\n_t.sleep(21)\n_cell_end = _t.time()")
         drained = wait_for(lambda: page.evaluate("window.__drained"), 90, "the queue to drain")
         value = drained / 1000 - float(client.run("print(repr(_cell_end))"))
         record(f"drain of {page.evaluate('window.__peak'):,} beats queued behind a busy cell, snippet alone on "
@@ -434,18 +434,20 @@ def main() -> int:
     print("Python side")
     bench_import()
     bench_snippet_size()
-    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as playwright:
+    with tempfile.TemporaryDirectory() as tmp:
+        # The kernels started here by jupyter_client run before Playwright's loop exists (see KernelClient).
         bench_inject(Path(tmp))
         bench_kernel_drain(Path(tmp))
-        browser = launch_browser(playwright)
-        try:
-            print("In the browser")
-            bench_browser(browser, Path(tmp))
-            bench_heap(browser, Path(tmp))
-            print("Peers")
-            bench_peer_jupyter_keepalive(browser, Path(tmp))
-        finally:
-            browser.close()
+        with sync_playwright() as playwright:
+            browser = launch_browser(playwright)
+            try:
+                print("In the browser")
+                bench_browser(browser, Path(tmp))
+                bench_heap(browser, Path(tmp))
+                print("Peers")
+                bench_peer_jupyter_keepalive(browser, Path(tmp))
+            finally:
+                browser.close()
     write_results()
     return 0
 

@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -472,15 +473,29 @@ class KernelClient:
         """``manager`` is the KernelManager where this process started the kernel itself: through it the
         client sees whether the kernel process lives. Without one, jupyter_client 7 judges that by
         heartbeats, which a kernel still starting up on a busy machine can miss ("Kernel died")."""
+        # Every call to the client runs on one thread of its own. jupyter_client 7's blocking calls run
+        # the calling thread's asyncio loop through nest_asyncio; on the main thread of a browser test
+        # that loop is Playwright's (its sync API marks its loop as running there between calls), and
+        # re-entering it corrupts Playwright's next call ("pop from an empty deque", seen in the
+        # colab-2026-08 row of make test-compat).
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="kernel-client")
+        self.client = self._call(self._connect, connection_file, manager)
+
+    def _call(self, function, *args, **kwargs):
+        return self._thread.submit(function, *args, **kwargs).result()
+
+    @staticmethod
+    def _connect(connection_file: Path, manager):
         from jupyter_client import BlockingKernelClient
 
         if manager is not None:
-            self.client = manager.client()
+            client = manager.client()
         else:
-            self.client = BlockingKernelClient(connection_file=str(connection_file))
-            self.client.load_connection_file()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
+            client = BlockingKernelClient(connection_file=str(connection_file))
+            client.load_connection_file()
+        client.start_channels()
+        client.wait_for_ready(timeout=60)
+        return client
 
     def run(self, code: str, timeout: float = 60) -> str:
         """Run ``code`` in the kernel; return its stdout, or raise with the kernel's traceback."""
@@ -493,14 +508,18 @@ class KernelClient:
             elif msg["msg_type"] == "error":
                 errors.append("\n".join(msg["content"]["traceback"]))
 
-        self.client.execute_interactive(code, timeout=timeout, output_hook=on_output)
+        self._call(self.client.execute_interactive, code, timeout=timeout, output_hook=on_output)
         if errors:
             raise RuntimeError(f"kernel error running {code!r}:\n{errors[0]}")
         return "".join(out)
 
+    def start(self, code: str) -> None:
+        """Send ``code`` to run as a cell and return at once, while it may still run."""
+        self._call(self.client.execute, code)
+
     def send(self, msg_type: str, content: dict) -> None:
         """Send one raw message on the shell channel, without waiting for anything."""
-        self.client.shell_channel.send(self.client.session.msg(msg_type, content))
+        self._call(lambda: self.client.shell_channel.send(self.client.session.msg(msg_type, content)))
 
     def status(self) -> dict:
         """colab_jsalive.status() in the kernel, as a dict."""
@@ -510,7 +529,8 @@ class KernelClient:
         return json.loads(text)
 
     def close(self) -> None:
-        self.client.stop_channels()
+        self._call(self.client.stop_channels)
+        self._thread.shutdown()
 
 
 class KernelSocket:
@@ -584,8 +604,15 @@ class KernelSocket:
             if msg["header"]["msg_type"] == "error":
                 raise RuntimeError(f"kernel error running {code!r}:\n" + "\n".join(msg["content"]["traceback"]))
             if msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                return outputs
+                break
             outputs.append(msg)
+        reply = self.wait(lambda m: m.get("channel") == "shell"
+                          and m.get("parent_header", {}).get("msg_id") == msg_id, timeout,
+                          f"the kernel's reply to {code!r}")
+        if reply["content"]["status"] == "aborted":  # busy, then idle, and nothing between
+            raise RuntimeError(f"the kernel aborted {code!r}: it aborts requests that arrive just after a "
+                               "cell failed, unless that cell was sent with stop_on_error false")
+        return outputs
 
     def close(self) -> None:
         self.ws.close()

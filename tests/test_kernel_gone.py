@@ -147,7 +147,7 @@ def test_a_page_served_apart_from_its_server_asks_that_server_about_the_kernel(b
                 return page.locator(".colab-jsalive-badge").evaluate("el => Object.assign({}, el.dataset)")
 
             wait_for(lambda: int(badge()["beats"]) >= 1, 30, "a beat answered")
-            client.client.execute("import time\ntime.sleep(4 * %r)" % INTERVAL)
+            client.start("import time\ntime.sleep(4 * %r)" % INTERVAL)
             wait_for(lambda: int(badge()["unanswered"]) >= 2, 30, "two beats behind the cell")
             assert badge()["state"] == "busy"  # the server was asked, and has the kernel
             wait_for(lambda: badge()["state"] == "running", 30, "the cell to end")

@@ -32,9 +32,13 @@ def kernel(server):
 
 
 def run(socket: KernelSocket, code: str, timeout: float = 60) -> tuple[str, list[dict]]:
-    """Run ``code`` as a cell: (the execute_reply's status, every IOPub message it caused)."""
+    """Run ``code`` as a cell: (the execute_reply's status, every IOPub message it caused).
+
+    Sent with stop_on_error false: after a failed cell ipykernel aborts the requests that reach it in
+    the moment after, and the tests ask status() right after cells that fail on purpose."""
     msg_id = socket.send("execute_request", {"code": code, "silent": False, "store_history": True,
-                                             "user_expressions": {}, "allow_stdin": False})
+                                             "user_expressions": {}, "allow_stdin": False,
+                                             "stop_on_error": False})
     reply = socket.wait(lambda m: m.get("channel") == "shell" and m["parent_header"].get("msg_id") == msg_id,
                         timeout, f"the reply to {code!r}")
     outputs = []
@@ -132,7 +136,8 @@ def test_cell_magic_stops_on_an_error_and_the_cell_fails(kernel):
 def test_cell_magic_stops_when_the_cell_is_interrupted(kernel, server):
     msg_id = kernel.send("execute_request", {"code": "%%keepalive\nimport time\nprint('started', flush=True)\n"
                                                      "time.sleep(60)", "silent": False, "store_history": True,
-                                             "user_expressions": {}, "allow_stdin": False})
+                                             "user_expressions": {}, "allow_stdin": False,
+                                             "stop_on_error": False})  # as in run()
     kernel.wait(lambda m: m.get("channel") == "iopub" and m["header"]["msg_type"] == "stream"
                 and m["parent_header"].get("msg_id") == msg_id, 30, "the cell to start")
     server.api("POST", f"api/kernels/{kernel.kernel_id}/interrupt")
