@@ -592,23 +592,33 @@ class KernelSocket:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"timed out after {timeout:g} s waiting for the kernel's IOPub") from None
 
-    def execute(self, code: str, timeout: float = 60) -> list[dict]:
-        """Run ``code`` as a cell; return the IOPub messages it caused, or raise with the kernel's error."""
-        msg_id = self.send("execute_request", {"code": code, "silent": False, "store_history": False,
-                                               "user_expressions": {}, "allow_stdin": False})
+    def request(self, code: str, *, store_history: bool = False, stop_on_error: bool = True) -> str:
+        """Send ``code`` to run as a cell; return the request's msg_id. After a failed cell ipykernel
+        aborts the requests that reach it in the moment after, unless that cell's stop_on_error is false."""
+        return self.send("execute_request", {"code": code, "silent": False, "store_history": store_history,
+                                             "user_expressions": {}, "allow_stdin": False,
+                                             "stop_on_error": stop_on_error})
+
+    def outcome(self, msg_id: str, timeout: float, what: str) -> tuple[dict, list[dict]]:
+        """The reply to request ``msg_id`` and every IOPub message it caused, up to the kernel's idle
+        status (IOPub may trail the reply)."""
+        def ours(channel):
+            return lambda m: m.get("channel") == channel and m.get("parent_header", {}).get("msg_id") == msg_id
+
+        reply = self.wait(ours("shell"), timeout, f"the reply to {what}")
         outputs = []
         while True:
-            msg = self.wait(lambda m: m.get("channel") == "iopub"
-                            and m.get("parent_header", {}).get("msg_id") == msg_id, timeout,
-                            f"the kernel to run {code!r}")
+            msg = self.wait(ours("iopub"), timeout, f"the outputs of {what}")
+            if msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return reply, outputs
+            outputs.append(msg)
+
+    def execute(self, code: str, timeout: float = 60) -> list[dict]:
+        """Run ``code`` as a cell; return the IOPub messages it caused, or raise with the kernel's error."""
+        reply, outputs = self.outcome(self.request(code), timeout, repr(code))
+        for msg in outputs:
             if msg["header"]["msg_type"] == "error":
                 raise RuntimeError(f"kernel error running {code!r}:\n" + "\n".join(msg["content"]["traceback"]))
-            if msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                break
-            outputs.append(msg)
-        reply = self.wait(lambda m: m.get("channel") == "shell"
-                          and m.get("parent_header", {}).get("msg_id") == msg_id, timeout,
-                          f"the kernel's reply to {code!r}")
         if reply["content"]["status"] == "aborted":  # busy, then idle, and nothing between
             raise RuntimeError(f"the kernel aborted {code!r}: it aborts requests that arrive just after a "
                                "cell failed, unless that cell was sent with stop_on_error false")

@@ -34,20 +34,10 @@ def kernel(server):
 def run(socket: KernelSocket, code: str, timeout: float = 60) -> tuple[str, list[dict]]:
     """Run ``code`` as a cell: (the execute_reply's status, every IOPub message it caused).
 
-    Sent with stop_on_error false: after a failed cell ipykernel aborts the requests that reach it in
-    the moment after, and the tests ask status() right after cells that fail on purpose."""
-    msg_id = socket.send("execute_request", {"code": code, "silent": False, "store_history": True,
-                                             "user_expressions": {}, "allow_stdin": False,
-                                             "stop_on_error": False})
-    reply = socket.wait(lambda m: m.get("channel") == "shell" and m["parent_header"].get("msg_id") == msg_id,
-                        timeout, f"the reply to {code!r}")
-    outputs = []
-    while True:  # IOPub may trail the reply; the kernel's idle status ends the cell's messages
-        msg = socket.wait(lambda m: m.get("channel") == "iopub" and m["parent_header"].get("msg_id") == msg_id,
-                          timeout, f"the outputs of {code!r}")
-        if msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            return reply["content"]["status"], outputs
-        outputs.append(msg)
+    Sent with stop_on_error false: the tests ask status() right after cells that fail on purpose."""
+    reply, outputs = socket.outcome(socket.request(code, store_history=True, stop_on_error=False), timeout,
+                                    repr(code))
+    return reply["content"]["status"], outputs
 
 
 def errors(outputs: list[dict]) -> list[str]:
@@ -134,10 +124,8 @@ def test_cell_magic_stops_on_an_error_and_the_cell_fails(kernel):
 
 
 def test_cell_magic_stops_when_the_cell_is_interrupted(kernel, server):
-    msg_id = kernel.send("execute_request", {"code": "%%keepalive\nimport time\nprint('started', flush=True)\n"
-                                                     "time.sleep(60)", "silent": False, "store_history": True,
-                                             "user_expressions": {}, "allow_stdin": False,
-                                             "stop_on_error": False})  # as in run()
+    msg_id = kernel.request("%%keepalive\nimport time\nprint('started', flush=True)\ntime.sleep(60)",
+                            store_history=True, stop_on_error=False)  # as in run()
     kernel.wait(lambda m: m.get("channel") == "iopub" and m["header"]["msg_type"] == "stream"
                 and m["parent_header"].get("msg_id") == msg_id, 30, "the cell to start")
     server.api("POST", f"api/kernels/{kernel.kernel_id}/interrupt")
