@@ -4,14 +4,18 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
+# The tests mostly wait (on beats, cullers, pages), so they run on more pytest-xdist workers than the
+# machine has cores; tests/xdist_units.py keeps the tests that share a notebook or a trial on one worker.
+WORKERS ?= 3
+PYTEST := $(PY) -m pytest -ra -n $(WORKERS) --durations=20
 
 .PHONY: test test-compat demo bench setup chromium node proxy clean
 
 test: setup
-	$(PY) -m pytest -ra $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-compat: setup
-	$(PY) -m compat.run $(ROWS)
+	WORKERS=$(WORKERS) $(PY) -m compat.run $(ROWS)
 
 demo: setup
 	$(PY) -m demo

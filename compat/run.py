@@ -1,17 +1,20 @@
 """`make test-compat`: colab_jsalive on the stacks its users run, one virtual environment per row.
 
 For each row: find its Python on this machine, build the row's environment from its pins (or reuse the
-one an earlier run built from the same pins), check that installing colab_jsalive there changes no
-installed package, then run against that environment's kernels and servers the kernel-side tests of both
-channels, the environment checks, and a real-browser culling trial in each frontend the row serves (and
-the GPU module's tests where TensorFlow is installed). Prints each row's pytest output and a summary
-table; exits non-zero when any row fails.
+one an earlier run built from the same pins: environments live in the user's cache directory, outside
+the checkout, so that a fresh clone on the same machine reuses them), check that installing
+colab_jsalive there changes no installed package, then run against that environment's kernels and
+servers the kernel-side tests of both channels, the environment checks, and a real-browser culling trial
+in each frontend the row serves (and the GPU module's tests where TensorFlow is installed), on as many
+pytest-xdist workers as `make test` uses. Prints each row's pytest output, its slowest tests and how long
+each stage took, and a summary table; exits non-zero when any row fails.
 
     python -m compat.run [ROW ...]        # every row by default
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,7 +32,10 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "compat"
-WORK = ROOT / ".compat"  # the rows' environments, kept between runs
+WORK = ROOT / ".compat"  # this checkout's wheel and scratch files
+# The rows' environments, kept between runs and between clones, one folder per row and pins (the stamp).
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "colab-jsalive" / "compat"
+WORKERS = os.environ.get("WORKERS", "3")  # pytest-xdist workers per row, as `make test` runs
 PACKAGE = "colab-jsalive"
 ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
 PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
@@ -82,6 +88,26 @@ class RowFailed(Exception):
     """A row cannot pass; the message says why, for the summary."""
 
 
+class Stages:
+    """How long each stage of a row took, printed as each ends and in the summary."""
+
+    def __init__(self, row: str):
+        self.row = row
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = time.monotonic() - started
+            print(f"----- {self.row}: {stage} took {self.seconds[stage]:.0f} s", flush=True)
+
+    def __str__(self) -> str:
+        return ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in self.seconds.items())
+
+
 def main(argv: list[str]) -> int:
     chosen = [row for row in ROWS if not argv or row.name in argv]
     unknown = set(argv) - {row.name for row in ROWS}
@@ -93,15 +119,20 @@ def main(argv: list[str]) -> int:
     for row in chosen:
         started = time.monotonic()
         print(f"\n===== {row.name}: {row.about}", flush=True)
+        stages = Stages(row.name)
         try:
             python = find_python(row.python)
-            venv = environment(row, python)
-            versions = install_check(row, venv, wheel)
-            summary = run_tests(row, venv)
-            results.append((row, True, f"{summary}\n{'':15} {versions}", time.monotonic() - started))
+            with stages("environment"):
+                venv = environment(row, python)
+            with stages("install check"):
+                versions = install_check(row, venv, wheel)
+            with stages("tests"):
+                summary = run_tests(row, venv)
+            results.append((row, True, f"{summary}\n{'':15} {versions}\n{'':15} {stages}",
+                            time.monotonic() - started))
         except RowFailed as failure:
             print(f"ROW FAILED: {row.name}: {failure}", flush=True)
-            results.append((row, False, str(failure), time.monotonic() - started))
+            results.append((row, False, f"{failure}\n{'':15} {stages}", time.monotonic() - started))
     print("\n===== make test-compat")
     for row, passed, summary, seconds in results:
         print(f"{row.name:15} Python {row.python:5} {'PASS' if passed else 'FAIL'}  "
@@ -131,18 +162,20 @@ def find_python(version: str) -> Path:
 
 
 def environment(row: Row, python: Path) -> Path:
-    """The row's virtual environment, with its pins and the tests' requirements installed."""
-    venv = WORK / row.name
+    """The row's virtual environment, with its pins and the tests' requirements installed: the one an
+    earlier run built from the same pins and interpreter, else a new one (replacing the row's older ones)."""
     pins = [] if row.pins is None else ["-r", str(HERE / row.pins), "-c", str(HERE / row.pins)]
     needs = extra_requirements(row.extra)
     if row.pins is None:
         needs += own_requirements()  # with no pins, the package's own dependencies come newest too
     stamp = hashlib.sha256(json.dumps([str(python), python_version(python), pins, needs,
                                        (HERE / row.pins).read_text() if row.pins else ""]).encode()).hexdigest()
+    venv = CACHE / f"{row.name}-{stamp[:16]}"
     stamp_file = venv / ".compat-stamp"
     fresh = not (stamp_file.exists() and stamp_file.read_text() == stamp)
     if fresh:
-        shutil.rmtree(venv, ignore_errors=True)
+        for old in CACHE.glob(f"{row.name}-*"):
+            shutil.rmtree(old, ignore_errors=True)
         run([python, "-m", "venv", venv], "create the virtual environment")
     if fresh or row.pins is None:
         # A row without pins is brought up to the newest releases on every run.
@@ -151,6 +184,8 @@ def environment(row: Row, python: Path) -> Path:
         run([venv / "bin/python", *PIP, "install", "-q", *upgrade, *pins, *needs],
             f"install {row.name}'s stack")
         stamp_file.write_text(stamp)
+    else:
+        print(f"reusing {row.name}'s environment {venv}", flush=True)
     return venv
 
 
@@ -262,12 +297,12 @@ def run_tests(row: Row, venv: Path) -> str:
     has_tensorflow = subprocess.run([python, "-c", "import importlib.util as u; "
                                      "raise SystemExit(u.find_spec('tensorflow') is None)"]).returncode == 0
     tests = [str(ROOT / t) for t in TESTS + (GPU_TESTS if has_tensorflow else ())]
-    scratch = venv / "work"
-    scratch.mkdir(exist_ok=True)
+    scratch = WORK / row.name
+    scratch.mkdir(parents=True, exist_ok=True)
     # Run from outside the checkout, with the checkout appended to sys.path (for the tests package):
     # the tests, their subprocesses and the kernels all import the colab_jsalive installed from the wheel.
     args = [python, "-m", "pytest", "-p", "no:cacheprovider", "--import-mode=append", f"--rootdir={ROOT}",
-            "-c", str(ROOT / "pyproject.toml"), "-ra", *tests]
+            "-c", str(ROOT / "pyproject.toml"), "-ra", "-n", WORKERS, "--durations=20", *tests]
     env = dict(os.environ, COLAB_JSALIVE_FRONTENDS=",".join(row.frontends))
     print(f"running {len(tests)} test files against {row.name} ...", flush=True)
     with subprocess.Popen([str(a) for a in args], cwd=scratch, env=env, stdout=subprocess.PIPE,

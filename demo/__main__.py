@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.harness import JupyterServer, change_theme, culling_trial, launch_browser, wait_for
+from tests.harness import CullingCase, JupyterServer, change_theme, culling_trial, launch_browser, wait_for
 
 CULL_TIMEOUT = 20  # seconds idle before the server culls a kernel
 INTERVAL = 5.0  # seconds between beats
@@ -46,20 +46,28 @@ def main() -> int:
         server = JupyterServer(Path(workdir), cull_idle_timeout=CULL_TIMEOUT).start()
         browser = launch_browser(playwright)
         try:
-            result = culling_trial(
-                browser, server, INTERVAL, OUTLIVE, log=lambda line: print("  " + line, flush=True),
-                before_stop=lambda r: screenshot_themes(r["badge"]))
+            (case,) = culling_trial(
+                browser, [CullingCase(server, "jupyterlab")], INTERVAL, OUTLIVE,
+                log=lambda line: print("  " + line, flush=True),
+                before_stop=lambda cases: screenshot_themes(cases[0].keep.badge(cases[0].cell)))
         except (AssertionError, TimeoutError) as error:
             print(f"\nFAILED: {error}")
             return 1
         finally:
             browser.close()
             server.stop()
+    failures = [what for what, failed in (
+        ("the control kernel was never culled", case.control_culled_after is None),
+        (f"the keep-alive kernel was culled {case.keep_culled_after} s after inject()", case.keep_culled_after is not None),
+        ("the keep-alive kernel was not culled after Stop", case.culled_after_stop is None)) if failed]
+    if failures:
+        print("\nFAILED: " + "; ".join(failures))
+        return 1
     rows = [
         ("notebook", "keep-alive", "beats", "kernel"),
-        ("with-keepalive.ipynb", f"inject(interval={INTERVAL:g})", str(result["beats"]),
-         f"alive after {result['keep_alive_for']:.0f} s; culled {result['culled_after_stop']:.0f} s after Stop"),
-        ("control.ipynb", "none", "0", f"culled after {result['control_culled_after']:.0f} s"),
+        (case.keep.notebook, f"inject(interval={INTERVAL:g})", str(case.beats),
+         f"alive after {case.watched_for:.0f} s; culled {case.culled_after_stop:.0f} s after Stop"),
+        (case.control.notebook, "none", "0", f"culled after {case.control_culled_after:.0f} s"),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     print()

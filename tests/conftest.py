@@ -19,6 +19,10 @@ COLAB_EMULATION = Path(__file__).parent / "colab_emulation"
 _names = itertools.count()
 
 
+# How `make test` shares the tests among pytest-xdist's workers (tests/xdist_units.py).
+pytest_plugins = ["tests.xdist_units"]
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """A real jupyter_server behind a JupyterHub-style /user/NAME/ prefix, with a token."""

@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -39,7 +40,13 @@ ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
 FRONTENDS = tuple(os.environ.get("COLAB_JSALIVE_FRONTENDS", ",".join(ALL_FRONTENDS)).split(","))
 
 
-def wait_for(condition, timeout: float, what: str, poll: float = 0.1):
+# How often a condition is checked. Each check of a page is a round trip into Chromium, which costs a
+# JupyterLab page far more than a Python call: a quarter of a second keeps the checks cheap when several
+# tests run side by side, at no cost to any deadline.
+POLL = 0.25
+
+
+def wait_for(condition, timeout: float, what: str, poll: float = POLL):
     """Return the first truthy value of ``condition()`` within ``timeout`` seconds, else fail."""
     deadline = time.monotonic() + timeout
     last_error = None
@@ -56,7 +63,7 @@ def wait_for(condition, timeout: float, what: str, poll: float = 0.1):
         time.sleep(poll)
 
 
-def holds_for(condition, seconds: float, what: str, poll: float = 0.1) -> None:
+def holds_for(condition, seconds: float, what: str, poll: float = POLL) -> None:
     """Fail as soon as ``condition()`` is false during the next ``seconds``."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -91,21 +98,45 @@ def chromium_executable() -> str | None:
 class JupyterServer:
     """A real jupyter_server with JupyterLab, Notebook 7 and nbclassic, in its own directories."""
 
+    started_once = False
+
     def __init__(self, workdir: Path, base_url: str = "/", cull_idle_timeout: int | None = None,
-                 cull_interval: int = 2, env: dict | None = None, args: tuple[str, ...] = ()):
+                 cull_interval: int = 2, cull_connected: bool = True, cull_busy: bool = False,
+                 env: dict | None = None, args: tuple[str, ...] = ()):
+        """``cull_idle_timeout`` switches the kernel culler on. ``cull_connected`` is True here, unlike
+        jupyter_server's default, so that an open page does not protect an idle kernel by itself;
+        ``cull_busy`` keeps jupyter_server's default (a busy kernel is never culled)."""
         self.workdir = Path(workdir)
         self.root = self.workdir / "notebooks"
         self.base_url = base_url
         self.token = "tok-" + secrets.token_hex(12)
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}{base_url}"
         self.cull_idle_timeout = cull_idle_timeout
         self.cull_interval = cull_interval
+        self.cull_connected = cull_connected
+        self.cull_busy = cull_busy
         self.process: subprocess.Popen | None = None
         self.env = env or {}  # extra environment for the server and the kernels it starts
         self.args = list(args)  # extra command-line options
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.base_url}"
+
     def start(self) -> JupyterServer:
+        """Start the server and wait until it answers. On its first start, a port some other process
+        took since free_port() chose it (tests run side by side) means another port; a restart keeps
+        its port, as a restarted server does."""
+        for attempt in range(3):
+            self._launch()
+            if self._wait_answering():
+                return self
+            if self.started_once or attempt == 2 or "already in use" not in self._log_tail():
+                break
+            self.port = free_port()
+        raise RuntimeError(f"the Jupyter server on port {self.port} exited:\n{self._log_tail()}")
+
+    def _launch(self) -> None:
         for name in ("notebooks", "data", "config", "runtime"):
             (self.workdir / name).mkdir(parents=True, exist_ok=True)
         env = dict(
@@ -130,20 +161,37 @@ class JupyterServer:
             args += [
                 f"--MappingKernelManager.cull_idle_timeout={self.cull_idle_timeout}",
                 f"--MappingKernelManager.cull_interval={self.cull_interval}",
-                "--MappingKernelManager.cull_connected=True",
+                f"--MappingKernelManager.cull_connected={self.cull_connected}",
+                f"--MappingKernelManager.cull_busy={self.cull_busy}",
             ]
-        self.log = open(self.workdir / "server.log", "wb")
+        self.log = open(self.workdir / "server.log", "ab")
+        self.log_start = self.log.tell()
         # Kernels started without a notebook run in the server's working directory: the notebooks'
         # folder, so that they import the installed colab_jsalive, never a source tree beside them.
         self.process = subprocess.Popen(args, env=env, cwd=self.root, stdout=self.log,
                                         stderr=subprocess.STDOUT)
-        wait_for(self._answers, 60, "the Jupyter server to answer")
-        return self
 
-    def _answers(self) -> bool:
-        assert self.process is not None and self.process.poll() is None, "the server exited"
-        self.api("GET", "api/status")
-        return True
+    def _wait_answering(self, timeout: float = 60) -> bool:
+        """True once the server answers; False if it exited first. Raises if it does neither in time."""
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None:
+            try:
+                self.api("GET", "api/status")
+                self.started_once = True
+                return True
+            except OSError:  # not listening yet (URLError and connection errors are OSErrors)
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out after {timeout:g} s waiting for the Jupyter server to answer:\n"
+                                   f"{self._log_tail()}")
+            time.sleep(0.1)
+        self.log.close()
+        return False
+
+    def _log_tail(self) -> str:
+        with open(self.workdir / "server.log", "rb") as f:
+            f.seek(self.log_start)
+            return f.read().decode(errors="replace")[-3000:]
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -392,6 +440,7 @@ class NotebookPage:
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         self.sockets: list[SocketLog] = []
+        self.sockets_before_reload = 0
         self.page.on("websocket", lambda ws: self.sockets.append(SocketLog(ws)))
         self.page.add_init_script(_TIMER_LEDGER_JS)
         self.page.goto(server.page_url(frontend, notebook, port=port), wait_until="domcontentloaded")
@@ -404,6 +453,8 @@ class NotebookPage:
 
     def reload(self) -> None:
         """Reload the page, as a user would; the frontend reopens the saved notebook."""
+        self.page.evaluate("0")  # let Playwright deliver the WebSocket events it holds
+        self.sockets_before_reload = len(self.sockets)
         self.page.reload(wait_until="domcontentloaded")
         assert self.wait_kernel() == self.kernel_id
 
@@ -426,9 +477,16 @@ class NotebookPage:
             "el => Object.assign({text: el.querySelector('.colab-jsalive-text').textContent}, el.dataset)")
 
     def wait_badge(self, index: int, state: str, timeout: float = 30) -> dict:
-        return wait_for(
-            lambda: (d := self.badge_data(index))["state"] == state and d, timeout,
-            f"the badge in cell {index} to show {state!r}")
+        seen = []  # the last badge read, for the message on a timeout
+
+        def shows_state():
+            seen[:] = [self.badge_data(index)]
+            return seen[0]["state"] == state and seen[0]
+
+        try:
+            return wait_for(shows_state, timeout, f"the badge in cell {index} to show {state!r}")
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}; it showed {seen[0] if seen else 'nothing'}") from None
 
     def keepalive_sockets(self) -> list[SocketLog]:
         """The WebSockets the keep-alive opened in this page, as Chromium saw them."""
@@ -451,8 +509,12 @@ class NotebookPage:
         self.page.evaluate("0")  # let Playwright deliver the WebSocket events it holds
         return sum(log.url == url for log in self.sockets)
 
-    def beats_sent(self, session: str) -> int:
-        return sum(log.beats.count(session) for log in self.keepalive_sockets())
+    def beats_sent(self, session: str, since_reload: bool = False) -> int:
+        """Beats for ``session`` the page sent (``since_reload``: only on sockets the page opened after
+        its last reload())."""
+        self.page.evaluate("0")  # let Playwright deliver the WebSocket events it holds
+        first = self.sockets_before_reload if since_reload else 0
+        return sum(log.beats.count(session) for log in self.sockets[first:] if log.ours)
 
     def keepalive_timers(self) -> int:
         """How many timers the keep-alive's code has set in this page that have neither fired nor been
@@ -470,9 +532,8 @@ class KernelClient:
     """A client of a kernel straight over ZMQ, from its connection file: no server, no browser."""
 
     def __init__(self, connection_file: Path, manager=None):
-        """``manager`` is the KernelManager where this process started the kernel itself: through it the
-        client sees whether the kernel process lives. Without one, jupyter_client 7 judges that by
-        heartbeats, which a kernel still starting up on a busy machine can miss ("Kernel died")."""
+        """``manager`` is the KernelManager where this process started the kernel itself, whose client
+        this becomes; without one, the client connects through the connection file."""
         # Every call to the client runs on one thread of its own. jupyter_client 7's blocking calls run
         # the calling thread's asyncio loop through nest_asyncio; on the main thread of a browser test
         # that loop is Playwright's (its sync API marks its loop as running there between calls), and
@@ -494,7 +555,7 @@ class KernelClient:
             client = BlockingKernelClient(connection_file=str(connection_file))
             client.load_connection_file()
         client.start_channels()
-        client.wait_for_ready(timeout=60)
+        _nudge(client, 60)
         return client
 
     def run(self, code: str, timeout: float = 60) -> str:
@@ -512,6 +573,12 @@ class KernelClient:
         if errors:
             raise RuntimeError(f"kernel error running {code!r}:\n{errors[0]}")
         return "".join(out)
+
+    def wait_iopub(self, timeout: float = 60) -> None:
+        """Wait until the kernel's IOPub reaches this client again. After the server restarts a kernel,
+        the client's subscription reconnects some time after the new kernel answers on the shell
+        channel, and what the kernel publishes meanwhile never arrives ("Timeout waiting for output")."""
+        self._call(_nudge, self.client, timeout)
 
     def start(self, code: str) -> None:
         """Send ``code`` to run as a cell and return at once, while it may still run."""
@@ -531,6 +598,24 @@ class KernelClient:
     def close(self) -> None:
         self._call(self.client.stop_channels)
         self._thread.shutdown()
+
+
+def _nudge(client, timeout: float) -> None:
+    """Ask the kernel for its info until its answer arrives on IOPub: then the kernel runs and this
+    client hears what it publishes. (jupyter_client's wait_for_ready also asks the heartbeat, which a
+    kernel still starting on a busy machine can miss: "Kernel died before replying to kernel_info".)"""
+    from queue import Empty
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg_id = client.kernel_info()
+        try:
+            while True:
+                if client.get_iopub_msg(timeout=1)["parent_header"].get("msg_id") == msg_id:
+                    return
+        except Empty:
+            continue
+    raise TimeoutError(f"timed out after {timeout:g} s waiting for the kernel's IOPub")
 
 
 class KernelSocket:
@@ -690,46 +775,85 @@ def launch_browser(playwright):
     return playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
 
 
-def culling_trial(browser, server: JupyterServer, interval: float, outlive: float,
-                  frontend: str = "jupyterlab", log=lambda line: None,
-                  before_stop=lambda result: None) -> dict:
-    """The product's claim, run for real against ``server``'s idle culler.
+@dataclass
+class CullingCase:
+    """One pair of notebooks of a culling trial, open in ``frontend`` on ``server``: ``keep`` runs
+    inject(), ``control`` runs a cell and nothing else. Times are seconds, filled in by culling_trial()."""
 
-    Two notebooks open in ``frontend``: one runs ``inject(interval)``, the control does not. The
-    control's kernel must be culled; the keep-alive's kernel must still be running ``outlive`` seconds
-    after inject(); after its Stop button is pressed it must be culled too. Returns what was seen.
+    server: JupyterServer
+    frontend: str
+    keep: NotebookPage | None = None
+    control: NotebookPage | None = None
+    cell: int = -1  # the inject() cell of ``keep``
+    control_started: float = 0.0  # time.monotonic() when the control's cell ran
+    keep_started: float = 0.0  # ... and when inject()'s badge showed it running
+    control_culled_after: float | None = None  # first seen gone, after control_started
+    keep_culled_after: float | None = None  # first seen gone during the watch, after keep_started
+    watched_for: float = 0.0  # how long after keep_started the watch ended with Stop
+    beats: int = 0  # the badge's count when the watch ended
+    culled_after_stop: float | None = None  # first seen gone after Stop was pressed
+
+    def __post_init__(self) -> None:
+        assert self.server.cull_idle_timeout, "a culling trial needs a server with an idle culler"
+
+
+def culling_trial(browser, cases: list[CullingCase], interval: float, watch: float,
+                  log=lambda line: None, before_stop=lambda cases: None) -> list[CullingCase]:
+    """The product's claim, run for real against each case's server's idle culler, every case side by
+    side (a culler acts on each kernel alone, so cases sharing a server do not disturb each other).
+
+    Each case opens its control and then its keep-alive notebook. Every kernel is then watched, through
+    the servers' REST APIs without counting as activity, until each keep-alive has run for ``watch``
+    seconds; when a kernel is first seen gone is recorded. Then every Stop button is pressed and the
+    keep-alive kernels are watched until culled (for at most six timeouts and 30 s more). Returns the
+    cases filled in; what must have happened is for the caller to assert. A failing REST call fails the
+    trial: it is never taken for a culled kernel.
     """
-    assert server.cull_idle_timeout, "the server needs an idle culler"
-    keep = NotebookPage(browser, server, frontend, server.new_notebook("with-keepalive.ipynb"))
-    control = NotebookPage(browser, server, frontend, server.new_notebook("control.ipynb"))
-    result = {"keep": keep, "control": control, "frontend": frontend}
-    control.run("print('control: no keep-alive here')")
-    cell = keep.run(
-        "import colab_jsalive\n"
-        f"ka = colab_jsalive.inject(interval={interval!r}, label='demo: keep me alive')")
-    badge = keep.wait_badge(cell, "running", 60)
-    started = time.monotonic()
-    log(f"inject() running in {frontend}: {badge['text']}")
-    timeout = server.cull_idle_timeout
-    wait_for(lambda: control.kernel_id not in server.kernel_ids(), 6 * timeout + 30,
-             "the culler to cull the idle control kernel", poll=0.5)
-    result["control_culled_after"] = time.monotonic() - started
-    log(f"control kernel culled after {result['control_culled_after']:.0f} s")
-    assert keep.kernel_id in server.kernel_ids(), "the keep-alive kernel was culled with the control"
-    holds_for(lambda: keep.kernel_id in server.kernel_ids(),
-              max(0.0, outlive - (time.monotonic() - started)),
-              "the keep-alive kernel staying alive", poll=0.5)
-    result["keep_alive_for"] = time.monotonic() - started
-    result["beats"] = int(keep.badge_data(cell)["beats"])
-    result["badge"] = keep.badge(cell)
-    log(f"keep-alive kernel still running after {result['keep_alive_for']:.0f} s, "
-        f"{result['beats']} beats")
-    before_stop(result)
-    keep.badge(cell).locator("button.colab-jsalive-stop").click()
-    keep.wait_badge(cell, "stopped", 30)
+    for case in cases:
+        server, frontend = case.server, case.frontend
+        case.control = NotebookPage(browser, server, frontend, server.new_notebook(f"control-{frontend}.ipynb"))
+        case.control.run("print('control: no keep-alive here')")
+        case.control_started = time.monotonic()
+        case.keep = NotebookPage(browser, server, frontend, server.new_notebook(f"with-keepalive-{frontend}.ipynb"))
+        case.cell = case.keep.run(
+            "import colab_jsalive\n"
+            f"ka = colab_jsalive.inject(interval={interval!r}, label='demo: keep me alive')")
+        badge = case.keep.wait_badge(case.cell, "running", 60)
+        case.keep_started = time.monotonic()
+        log(f"inject() running in {frontend} at {server.url}: {badge['text']}")
+
+    def kernels() -> dict[JupyterServer, set[str]]:
+        return {server: server.kernel_ids() for server in {case.server for case in cases}}
+
+    end = max(case.keep_started for case in cases) + watch
+    while True:
+        now, alive = time.monotonic(), kernels()
+        for case in cases:
+            if case.control_culled_after is None and case.control.kernel_id not in alive[case.server]:
+                case.control_culled_after = now - case.control_started
+                log(f"{case.frontend}: control kernel culled after {case.control_culled_after:.0f} s")
+            if case.keep_culled_after is None and case.keep.kernel_id not in alive[case.server]:
+                case.keep_culled_after = now - case.keep_started
+                log(f"{case.frontend}: keep-alive kernel culled after {case.keep_culled_after:.0f} s")
+        if now >= end:
+            break
+        time.sleep(0.5)
+    for case in cases:
+        case.watched_for = time.monotonic() - case.keep_started
+        case.beats = int(case.keep.badge_data(case.cell)["beats"])
+        log(f"{case.frontend}: keep-alive kernel watched for {case.watched_for:.0f} s, {case.beats} beats")
+    before_stop(cases)
+    for case in cases:
+        case.keep.badge(case.cell).locator("button.colab-jsalive-stop").click()
+    for case in cases:
+        case.keep.wait_badge(case.cell, "stopped", 30)
     stopped = time.monotonic()
-    wait_for(lambda: keep.kernel_id not in server.kernel_ids(), 6 * timeout + 30,
-             "the culler to cull the keep-alive kernel after Stop", poll=0.5)
-    result["culled_after_stop"] = time.monotonic() - stopped
-    log(f"after Stop, the keep-alive kernel was culled in {result['culled_after_stop']:.0f} s")
-    return result
+    deadline = stopped + 6 * max(case.server.cull_idle_timeout for case in cases) + 30
+    while any(case.culled_after_stop is None for case in cases) and time.monotonic() < deadline:
+        now, alive = time.monotonic(), kernels()
+        for case in cases:
+            if case.culled_after_stop is None and case.keep.kernel_id not in alive[case.server]:
+                case.culled_after_stop = now - stopped
+                log(f"{case.frontend}: after Stop, the keep-alive kernel was culled in {case.culled_after_stop:.0f} s")
+        time.sleep(0.5)
+    return cases

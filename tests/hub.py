@@ -201,7 +201,11 @@ class HubUser:
         return f"{target}{self.base_url}" if target else None
 
     def kernel_ids(self) -> set[str]:
-        """The kernels this user's server has, asked of the server directly, unseen as activity."""
+        """The kernels this user's server has, asked of the server directly, unseen as activity.
+
+        Empty only on a successful answer: the server's list without the kernel, or the hub's record
+        that the server is stopped (its kernels ended with it). Any other failure raises, so that an
+        error is never taken for a cull."""
         url = self.server_url()
         if url is None:
             return set()
@@ -211,7 +215,9 @@ class HubUser:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return {k["id"] for k in json.loads(response.read())}
         except (urllib.error.URLError, ConnectionError):
-            return set()  # the server went away between the two questions
+            if not self.server_running():
+                return set()  # the hub stopped the server between the two questions
+            raise
 
     def server_environment(self) -> dict[str, str]:
         """The environment the hub gave this user's server (its API token among it), from /proc."""

@@ -1,32 +1,48 @@
 """The claim itself: with inject(), a real jupyter_server's idle culler leaves the kernel alone.
 
-A real server with a short cull_idle_timeout and cull_connected on (so an open page does not protect
-a kernel by itself). The control kernel, idle in an open page, is culled; the kernel with inject()
-outlives several timeouts; after Stop it is culled too. In every frontend this environment serves, at
-the root, and once behind /user/NAME/ as under JupyterHub.
+Real servers with a short cull_idle_timeout and cull_connected on (jupyter_server's default, off, never
+culls a kernel with a page open: there an open page keeps the kernel by itself). In every frontend this
+environment serves, at the root, and once behind /user/NAME/ as under JupyterHub, a control notebook
+idles in an open page and must be culled, the keep-alive's kernel must live through the whole watch of
+WATCH seconds, and after Stop it must be culled too. All the cases run side by side in one trial (one
+server per base URL), and each test asserts one case.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.harness import FRONTENDS, JupyterServer, culling_trial
+from tests.harness import FRONTENDS, CullingCase, JupyterServer, culling_trial
 
 CULL_TIMEOUT = 10  # seconds: short, so the tests are quick, yet long against the 2 s interval
 INTERVAL = 2.0
+WATCH = 3 * CULL_TIMEOUT + 5  # each keep-alive kernel must live this long after inject() ran
 TRIALS = [(frontend, "/") for frontend in FRONTENDS] + [(FRONTENDS[0], "/user/alice/")]
 
 
-@pytest.mark.parametrize(("frontend", "base_url"), TRIALS)
-def test_keepalive_kernel_outlives_the_idle_culler_and_is_culled_after_stop(
-    frontend, base_url, browser, tmp_path
-):
-    server = JupyterServer(tmp_path, base_url=base_url, cull_idle_timeout=CULL_TIMEOUT).start()
+@pytest.fixture(scope="module")
+def trial(browser, tmp_path_factory) -> dict[tuple[str, str], CullingCase]:
+    servers = {base_url: JupyterServer(tmp_path_factory.mktemp("culling"), base_url=base_url,
+                                       cull_idle_timeout=CULL_TIMEOUT).start()
+               for base_url in dict.fromkeys(base_url for _, base_url in TRIALS)}
     try:
-        result = culling_trial(browser, server, INTERVAL, outlive=3 * CULL_TIMEOUT + 5, frontend=frontend)
-        assert result["keep_alive_for"] >= 3 * CULL_TIMEOUT
-        assert result["beats"] >= 3
-        for page in (result["keep"], result["control"]):
-            page.close()
+        cases = {(frontend, base_url): CullingCase(servers[base_url], frontend) for frontend, base_url in TRIALS}
+        culling_trial(browser, list(cases.values()), INTERVAL, watch=WATCH)
+        yield cases
+        for case in cases.values():
+            case.keep.close()
+            case.control.close()
     finally:
-        server.stop()
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.mark.parametrize(("frontend", "base_url"), TRIALS)
+def test_keepalive_kernel_outlives_the_idle_culler_and_is_culled_after_stop(trial, frontend, base_url):
+    case = trial[(frontend, base_url)]
+    assert case.control_culled_after is not None, "the culler never culled the idle control kernel"
+    assert case.keep_culled_after is None, \
+        f"the keep-alive kernel was culled {case.keep_culled_after:.0f} s after inject()"
+    assert case.watched_for >= WATCH
+    assert case.beats >= 3
+    assert case.culled_after_stop is not None, "the keep-alive kernel was not culled after Stop"

@@ -65,6 +65,7 @@ def test_a_killed_kernel_restarted_by_the_server_ends_the_keepalive_saying_it_di
     assert badge["reason"] == DIED
     ended_for_good(page, session)
     # The server's new kernel process knows nothing of the old keep-alive.
+    client.wait_iopub()
     client.run(PRELUDE)
     status = client.status()
     assert not status["active"] and status["beats"] == 0

@@ -88,7 +88,7 @@ def test_the_wheel_installs_into_a_clean_venv_and_renders_the_snippet(wheel, tmp
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-compile", str(wheel)], check=True, capture_output=True)
     render = ("from colab_jsalive._render import snippet\n"
               "print(snippet({'channel': 'jupyter', 'session': '0' * 32, 'kernel_id': 'k', 'target': 't', 'interval': 60.0,"
               " 'max_duration': None, 'label': 'from the wheel'}))")
