@@ -9,6 +9,7 @@ from . import _validate
 from ._environment import Environment, detect
 from ._receiver import RECEIVER, TARGET
 from ._session import STOPPED, Session, Status
+from ._summary import output_line
 
 FRONTENDS = ("auto", "jupyter", "colab")
 _warned: set[str] = set()
@@ -41,7 +42,7 @@ class KeepAlive:
         if self._session is None:
             assert self._inactive is not None
             return self._inactive
-        return self._session.status()
+        return RECEIVER.status(self._session)
 
     def __enter__(self) -> KeepAlive:
         return self
@@ -51,9 +52,7 @@ class KeepAlive:
         return False
 
     def __repr__(self) -> str:
-        s = self.status()
-        state = "active" if s.active else f"inactive: {s.reason or s.frontend}"
-        return f"<KeepAlive {state}, {s.beats} beats, every {s.interval:g} s>"
+        return repr(self.status())  # the summary for people
 
 
 def inject(
@@ -113,15 +112,17 @@ def inject(
             )
         return KeepAlive(None, _inactive_status(environment, environment.reason, seconds, label))
 
-    from IPython.display import Javascript, display
+    from IPython import get_ipython
+    from IPython.display import display
 
-    from ._render import snippet
+    from ._render import Snippet
 
-    session = Session(seconds, limit, label)
+    session = Session(seconds, limit, label, channel=environment.channel)
     if environment.channel == "colab":
         RECEIVER.register_colab()
     else:
         RECEIVER.register_jupyter(environment.comm_manager)
+    RECEIVER.watch_cells(get_ipython())
     RECEIVER.start(session)
     config = {
         "channel": environment.channel,
@@ -132,7 +133,7 @@ def inject(
         "max_duration": limit,
         "label": label,
     }
-    display(Javascript(snippet(config)))
+    display(Snippet(config, output_line(label, seconds, session.expires)))
     return KeepAlive(session)
 
 
@@ -142,7 +143,7 @@ def status() -> Status:
     if session is None:
         environment = detect()
         return _inactive_status(environment, environment.reason or "inject() has not been called")
-    return session.status()
+    return RECEIVER.status(session)
 
 
 def _inactive_status(environment: Environment, reason: str, interval: float = 0.0, label: str = "") -> Status:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections import OrderedDict
 
-from ._session import REPLACED, STOPPED_FROM_BADGE, UNKNOWN, Session
+from ._session import REPLACED, STOPPED_FROM_BADGE, UNKNOWN, Session, Status
 
 TARGET = "colab_jsalive"
 
@@ -34,6 +35,7 @@ class Receiver:
         self._comms: dict[str, list] = {}
         self._registered: set[str] = set()  # channels whose receiver this kernel process has
         self._comm_manager = None  # the kernel's own comm manager, once the Jupyter target is registered
+        self._cell_started: float | None = None  # time.monotonic() when the running cell started, if one runs
 
     # -- sessions -------------------------------------------------------------------------------------
 
@@ -53,6 +55,25 @@ class Receiver:
             self._ended.popitem(last=False)
         for comm in self._comms.pop(session.token, []):
             self._send_and_close(comm, session.reply())
+
+    def status(self, session: Session) -> Status:
+        """``session``'s status, judging a silence only up to when the kernel could hear beats: a beat
+        sent while a cell runs waits behind it."""
+        return session.status(heard_until=self._cell_started)
+
+    def watch_cells(self, shell) -> None:
+        """Follow when cells run in ``shell`` (IPython's pre/post_execute events), once per kernel."""
+        if "cells" in self._registered:
+            return
+        shell.events.register("pre_execute", self._on_pre_execute)
+        shell.events.register("post_execute", self._on_post_execute)
+        self._registered.add("cells")
+
+    def _on_pre_execute(self) -> None:
+        self._cell_started = time.monotonic()
+
+    def _on_post_execute(self) -> None:
+        self._cell_started = None
 
     # -- messages from pages --------------------------------------------------------------------------
 

@@ -40,6 +40,22 @@ def snippet(config: dict) -> str:
     return minify(readable(config))
 
 
+class Snippet:
+    """What ``inject()`` displays: the snippet as application/javascript, and as text/plain one line that
+    says what it is, which is what shows wherever the JavaScript does not run (an untrusted notebook,
+    a collaborator's page, GitHub, nbviewer, nbconvert)."""
+
+    def __init__(self, config: dict, text: str) -> None:
+        self.javascript = snippet(config)
+        self.text = text
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {"application/javascript": self.javascript, "text/plain": self.text}
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def minify(javascript: str) -> str:
     """``javascript`` without comments and layout, as every snippet is shown (the node tests run js/
     files through this too)."""

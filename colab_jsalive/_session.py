@@ -10,11 +10,15 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from ._summary import quiet_warning, summary
+
 # Reasons a session ended; the badge shows them to the user as they are.
 STOPPED = "stopped from Python"
 STOPPED_FROM_BADGE = "stopped with the badge's Stop button"
 REPLACED = "replaced by a newer inject()"
 EXPIRED = "max_duration reached"
+# Intervals without a beat after which status() says that no page is beating.
+QUIET_AFTER = 2
 UNKNOWN = "this kernel does not know this keep-alive (restarted or never started here): run inject() again"
 
 
@@ -28,6 +32,12 @@ class Status:
     ``beats`` counts answered beats. ``unanswered`` is how many earlier beats the page was still
     waiting on when it sent the latest one (a busy kernel answers them once the running cell ends).
     ``reason`` says why an inactive keep-alive ended ("" while it runs). Times are UTC.
+    ``channel`` is how beats reach the kernel ("jupyter", "colab"; "" where none can).
+    ``since_last_beat`` is how many seconds ago the last beat was answered (None before the first).
+    ``warning`` says, in words, what is wrong while the keep-alive runs: no beat has reached the kernel
+    for more than two intervals, so no page is beating ("" otherwise; it goes once beats resume).
+
+    ``repr()`` and ``str()`` give a summary for people; programs read the fields.
     """
 
     active: bool
@@ -40,13 +50,21 @@ class Status:
     interval: float
     label: str
     reason: str = ""
+    channel: str = ""
+    since_last_beat: float | None = None
+    warning: str = ""
+
+    def __repr__(self) -> str:
+        return summary(self)
+
+    __str__ = __repr__
 
 
 class Session:
     """One keep-alive: its token, its limits and its counters."""
 
     def __init__(
-        self, interval: float, max_duration: float | None, label: str, clock=time.monotonic
+        self, interval: float, max_duration: float | None, label: str, clock=time.monotonic, channel: str = ""
     ) -> None:
         # secrets pulls in hashlib (several milliseconds); a session is made only by inject().
         import secrets
@@ -59,8 +77,10 @@ class Session:
         self.beats = 0
         self.unanswered = 0
         self.last_beat: datetime | None = None
+        self.channel = channel
         self.started = datetime.now(timezone.utc)
         self._clock = clock
+        self._heard = clock()  # when the kernel last heard from the page (its start counts)
         self._deadline = None if max_duration is None else clock() + max_duration
         self._reason = ""
 
@@ -96,6 +116,7 @@ class Session:
         self.unanswered = unanswered
         self.frontend = frontend
         self.last_beat = datetime.now(timezone.utc)
+        self._heard = self._clock()
 
     def reply(self, seq: int | None = None) -> dict:
         """What the kernel tells a page about this session, in answer to beat ``seq`` or unasked."""
@@ -106,7 +127,13 @@ class Session:
         """The reply to a page whose session this kernel does not know."""
         return _reply(token, seq, reason, 0, None)
 
-    def status(self) -> Status:
+    def status(self, heard_until: float | None = None) -> Status:
+        """The session now. ``heard_until`` is the time (on this session's clock) up to which the kernel
+        could have heard a beat: while a cell runs, beats wait behind it, so the start of the running
+        cell; None for now. Only a silence before then is the page's."""
+        now = self._clock()
+        silence = (now if heard_until is None else min(heard_until, now)) - self._heard
+        quiet = self.active and silence > QUIET_AFTER * self.interval
         return Status(
             active=self.active,
             frontend=self.frontend,
@@ -118,6 +145,9 @@ class Session:
             interval=self.interval,
             label=self.label,
             reason=self.reason,
+            channel=self.channel,
+            since_last_beat=None if self.last_beat is None else now - self._heard,
+            warning=quiet_warning(silence) if quiet else "",
         )
 
 

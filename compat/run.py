@@ -55,6 +55,8 @@ TESTS = (
     "tests/test_kernel_gone.py",
     "tests/test_magics.py",
     "tests/test_badge.py",
+    "tests/test_quiet_page.py",
+    "tests/test_output_text.py",
 )
 GPU_TESTS = ("tests/test_gpu.py",)  # where the row has TensorFlow
 

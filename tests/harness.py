@@ -792,9 +792,22 @@ class CullingCase:
     watched_for: float = 0.0  # how long after keep_started the watch ended with Stop
     beats: int = 0  # the badge's count when the watch ended
     culled_after_stop: float | None = None  # first seen gone after Stop was pressed
+    # What the server's GET api/kernels said of the keep-alive's kernel during the watch: the oldest its
+    # last_activity was seen (seconds before the answer), and the fewest connections it had.
+    keep_activity_age: float = 0.0
+    keep_connections: int | None = None
+    control_activity_age: float = 0.0  # ... and the oldest the control's last_activity was seen
 
     def __post_init__(self) -> None:
         assert self.server.cull_idle_timeout, "a culling trial needs a server with an idle culler"
+
+
+def activity_age(kernel: dict) -> float:
+    """Seconds since a kernel's ``last_activity``, as the server's api/kernels reports it."""
+    from datetime import datetime, timezone
+
+    last = datetime.fromisoformat(kernel["last_activity"].replace("Z", "+00:00"))
+    return (datetime.now(timezone.utc) - last).total_seconds()
 
 
 def culling_trial(browser, cases: list[CullingCase], interval: float, watch: float,
@@ -802,18 +815,16 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
     """The product's claim, run for real against each case's server's idle culler, every case side by
     side (a culler acts on each kernel alone, so cases sharing a server do not disturb each other).
 
-    Each case opens its control and then its keep-alive notebook. Every kernel is then watched, through
-    the servers' REST APIs without counting as activity, until each keep-alive has run for ``watch``
-    seconds; when a kernel is first seen gone is recorded. Then every Stop button is pressed and the
-    keep-alive kernels are watched until culled (for at most six timeouts and 30 s more). Returns the
-    cases filled in; what must have happened is for the caller to assert. A failing REST call fails the
-    trial: it is never taken for a culled kernel.
+    Every case opens its keep-alive notebook, then every case its control, so that each control's whole
+    idle life falls in the watch. Every kernel is then watched, through the servers' REST APIs without
+    counting as activity, until each keep-alive has run for ``watch`` seconds and every control is culled
+    (or six timeouts and 30 s have passed since it ran its cell); when a kernel is first seen gone is
+    recorded. Then every Stop button is pressed and the keep-alive kernels are watched until culled (for
+    at most six timeouts and 30 s more). Returns the cases filled in; what must have happened is for the
+    caller to assert. A failing REST call fails the trial: it is never taken for a culled kernel.
     """
     for case in cases:
         server, frontend = case.server, case.frontend
-        case.control = NotebookPage(browser, server, frontend, server.new_notebook(f"control-{frontend}.ipynb"))
-        case.control.run("print('control: no keep-alive here')")
-        case.control_started = time.monotonic()
         case.keep = NotebookPage(browser, server, frontend, server.new_notebook(f"with-keepalive-{frontend}.ipynb"))
         case.cell = case.keep.run(
             "import colab_jsalive\n"
@@ -821,11 +832,19 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
         badge = case.keep.wait_badge(case.cell, "running", 60)
         case.keep_started = time.monotonic()
         log(f"inject() running in {frontend} at {server.url}: {badge['text']}")
+    for case in cases:
+        server, frontend = case.server, case.frontend
+        case.control = NotebookPage(browser, server, frontend, server.new_notebook(f"control-{frontend}.ipynb"))
+        case.control.run("print('control: no keep-alive here')")
+        case.control_started = time.monotonic()
 
-    def kernels() -> dict[JupyterServer, set[str]]:
-        return {server: server.kernel_ids() for server in {case.server for case in cases}}
+    def kernels() -> dict[JupyterServer, dict[str, dict]]:
+        return {server: {k["id"]: k for k in server.api("GET", "api/kernels")}
+                for server in {case.server for case in cases}}
 
     end = max(case.keep_started for case in cases) + watch
+    timeout = max(case.server.cull_idle_timeout for case in cases)
+    control_deadline = max(case.control_started for case in cases) + 6 * timeout + 30
     while True:
         now, alive = time.monotonic(), kernels()
         for case in cases:
@@ -835,7 +854,18 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
             if case.keep_culled_after is None and case.keep.kernel_id not in alive[case.server]:
                 case.keep_culled_after = now - case.keep_started
                 log(f"{case.frontend}: keep-alive kernel culled after {case.keep_culled_after:.0f} s")
-        if now >= end:
+            for kernel, field in ((case.keep.kernel_id, "keep"), (case.control.kernel_id, "control")):
+                model = alive[case.server].get(kernel)
+                if model is not None:
+                    age = max(getattr(case, f"{field}_activity_age"), activity_age(model))
+                    setattr(case, f"{field}_activity_age", age)
+            model = alive[case.server].get(case.keep.kernel_id)
+            if model is not None:
+                connections = model["connections"]
+                if case.keep_connections is None or connections < case.keep_connections:
+                    case.keep_connections = connections
+        controls_culled = all(case.control_culled_after is not None for case in cases)
+        if now >= end and (controls_culled or now >= control_deadline):
             break
         time.sleep(0.5)
     for case in cases:
@@ -848,7 +878,7 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
     for case in cases:
         case.keep.wait_badge(case.cell, "stopped", 30)
     stopped = time.monotonic()
-    deadline = stopped + 6 * max(case.server.cull_idle_timeout for case in cases) + 30
+    deadline = stopped + 6 * timeout + 30
     while any(case.culled_after_stop is None for case in cases) and time.monotonic() < deadline:
         now, alive = time.monotonic(), kernels()
         for case in cases:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -59,6 +60,9 @@ class Person:
     started: float = 0.0  # when the keep-alive (or, for a control, the notebook) was running
     kernel_gone: float | None = None  # seconds after `started` the kernel was first seen gone
     server_gone: float | None = None
+    # The oldest the hub's record of the server's last activity was seen while the kernel lived (and
+    # before dave's max_duration): what the hub's admin page shows, and what jupyterhub-idle-culler reads.
+    hub_activity_age: float = 0.0
     notes: dict = field(default_factory=dict)
 
 
@@ -94,11 +98,13 @@ def watch(hub: JupyterHub, people: list[Person], seconds: float) -> None:
         for person in people:
             user = person.notes["user"]
             now = time.monotonic() - person.started
-            running = user.server_running()
-            if person.server_gone is None and not running:
+            model = user.server_model()
+            if person.server_gone is None and not (model and model.get("ready")):
                 person.server_gone = now
             if person.kernel_gone is None and person.kernel_id not in user.kernel_ids():
                 person.kernel_gone = now
+            if person.kernel_gone is None and person.server_gone is None and now < MAX_DURATION:
+                person.hub_activity_age = max(person.hub_activity_age, age(model["last_activity"]))
         time.sleep(1)
 
 
@@ -132,6 +138,11 @@ def trial(browser, tmp_path_factory):
         hub.stop()
 
 
+def age(timestamp: str) -> float:
+    """Seconds since a time the hub's REST API gives (ISO 8601, UTC)."""
+    return (datetime.now(timezone.utc) - datetime.fromisoformat(timestamp.replace("Z", "+00:00"))).total_seconds()
+
+
 def wait_culled(person: Person, after: str) -> None:
     user = person.notes["user"]
     wait_for(lambda: person.kernel_id not in user.kernel_ids(), 6 * KERNEL_CULL + 30,
@@ -158,6 +169,18 @@ def test_a_keepalive_user_keeps_kernel_and_server_through_both_cullers_and_stop_
     alice.page.badge(alice.cell).locator("button.colab-jsalive-stop").click()
     alice.page.wait_badge(alice.cell, "stopped", 30)
     wait_culled(alice, "Stop")
+
+
+@pytest.mark.parametrize("name", ["alice", "dave"])
+def test_the_hubs_record_of_the_servers_activity_stays_fresh_while_the_keepalive_beats(trial, name):
+    """What an administrator sees on the hub's admin page ("Last Activity"; GET /hub/api/users/NAME),
+    and what jupyterhub-idle-culler reads: never older than the single-user server's reporting period
+    (JUPYTERHUB_ACTIVITY_INTERVAL) plus the hub's own (last_activity_interval) and one beat, in a visible
+    tab (alice) and in a hidden one (dave, whose JupyterLab stops polling: only the beats count there)."""
+    hub, people = trial
+    person = people[name]
+    limit = 2 * ACTIVITY_INTERVAL + INTERVAL
+    assert person.hub_activity_age <= limit, f"{name}'s last activity was {person.hub_activity_age:.1f} s old"
 
 
 def test_max_duration_ends_a_hidden_pages_keepalive_and_the_kernel_is_then_culled(trial):

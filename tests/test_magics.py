@@ -62,7 +62,16 @@ def test_line_magic_starts_with_options_reports_status_and_stops(kernel):
 
     outcome, outputs = run(kernel, "%keepalive status")
     (result,) = [m for m in outputs if m["header"]["msg_type"] == "execute_result"]
-    assert result["content"]["data"]["text/plain"].startswith("Status(active=True")
+    lines = result["content"]["data"]["text/plain"].splitlines()
+    # No page beats for this kernel (the test reaches it over its WebSocket), so the summary says so.
+    assert lines[0] == 'colab_jsalive keep-alive "run 3": running'
+    assert lines[1] == "  page:     no page has beaten yet (channel: a Jupyter comm over the kernel's WebSocket)"
+    assert re.fullmatch(r"  interval: every 30 s, until \d{4}-\d\d-\d\d \d\d:\d\d \S+, 1 h (29|30) min from now",
+                        lines[2]), lines[2]
+    assert lines[3] == "  beats:    none answered yet"
+    outcome, outputs = run(kernel, "_ka = colab_jsalive.inject(interval=30, label='run 3')\n_ka")
+    (result,) = [m for m in outputs if m["header"]["msg_type"] == "execute_result"]
+    assert result["content"]["data"]["text/plain"].splitlines()[0] == 'colab_jsalive keep-alive "run 3": running'
 
     outcome, outputs = run(kernel, "%keepalive stop")
     assert outcome == "ok" and not errors(outputs)

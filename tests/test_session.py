@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from colab_jsalive._receiver import Receiver
 from colab_jsalive._session import EXPIRED, REPLACED, STOPPED, STOPPED_FROM_BADGE, UNKNOWN, Session
+from colab_jsalive._summary import duration, output_line
 
 
 class Clock:
@@ -156,3 +159,88 @@ def test_the_colab_callback_never_raises_on_odd_calls(receiver, args, kwargs):
     session = started(receiver)
     assert receiver._on_colab_call(*args, **kwargs).data == {}
     assert session.beats == 0
+
+
+# --- what status() says when the page goes quiet (the kernel's clock is faked; beats are real calls) ---
+
+
+def test_status_warns_once_no_beat_came_for_more_than_two_intervals_and_stops_when_beats_resume(receiver):
+    clock = Clock()
+    session = started(receiver, interval=10.0, clock=clock)
+    receiver.handle(beat(session))
+    clock.t += 20.0  # two intervals: a late beat is still possible
+    assert session.status().warning == ""
+    clock.t += 0.5
+    status = session.status()
+    assert status.active  # the page may come back
+    assert status.warning.startswith("no beat for 20.5 s (more than two intervals): no page is beating")
+    assert status.since_last_beat == 20.5
+    receiver.handle(beat(session, seq=2))
+    assert session.status().warning == "" and session.status().since_last_beat == 0.0
+
+
+def test_a_page_that_never_beat_is_quiet_two_intervals_after_inject(receiver):
+    clock = Clock()
+    session = started(receiver, interval=10.0, clock=clock)
+    clock.t += 21.0
+    status = session.status()
+    assert "no page is beating" in status.warning and status.since_last_beat is None
+
+
+def test_beats_waiting_behind_a_running_cell_are_not_a_quiet_page(receiver):
+    """While a cell runs, beats queue behind it: only the silence before the cell started counts."""
+    clock = Clock()
+    session = started(receiver, interval=10.0, clock=clock)
+    receiver.handle(beat(session))
+    cell_started = clock.t + 5.0
+    clock.t += 600.0  # a ten-minute cell, called from inside it (a Keras callback, say)
+    assert session.status(heard_until=cell_started).warning == ""
+    # A page that fell silent before the cell started is quiet, cell or not.
+    assert "no page is beating" in session.status(heard_until=clock.t - 500.0).warning
+
+
+def test_an_ended_keepalive_never_warns(receiver):
+    clock = Clock()
+    session = started(receiver, interval=10.0, clock=clock)
+    receiver.end(session, STOPPED)
+    clock.t += 100.0
+    assert session.status().warning == ""
+
+
+def test_the_summary_says_page_channel_interval_time_left_beats_and_why_it_ended(receiver):
+    clock = Clock()
+    session = started(receiver, interval=30.0, max_duration=5400.0, label="run 3", clock=clock,
+                      channel="jupyter")
+    receiver.handle(beat(session, unanswered=1))
+    clock.t += 12.0
+    lines = repr(session.status()).splitlines()
+    assert lines[0] == 'colab_jsalive keep-alive "run 3": running'
+    assert lines[1] == "  page:     jupyterlab (channel: a Jupyter comm over the kernel's WebSocket)"
+    assert re.fullmatch(r"  interval: every 30 s, until \d{4}-\d\d-\d\d \d\d:\d\d \S+, 1 h (29|30) min from now",
+                        lines[2]), lines[2]
+    assert lines[3] == "  beats:    1 answered, the last 12 s ago; 1 unanswered when it was sent"
+    assert len(lines) == 4
+    receiver.end(session, STOPPED_FROM_BADGE)
+    status = session.status()
+    assert str(status).splitlines()[0] == f'colab_jsalive keep-alive "run 3": ended: {STOPPED_FROM_BADGE}'
+    assert "max_duration until" in str(status).splitlines()[2]
+    clock.t += 100.0
+    session2 = started(receiver, interval=1.0, clock=clock)
+    clock.t += 3.0
+    assert repr(session2.status()).splitlines()[-1].startswith("  warning:  no beat for 3 s")
+
+
+def test_a_label_is_one_quoted_line_in_the_summary_and_the_output_text(receiver):
+    session = started(receiver, label='two\nlines "quoted" <b>')
+    first = repr(session.status()).splitlines()[0]
+    assert first == r'colab_jsalive keep-alive "two\nlines \"quoted\" <b>": running'
+    line = output_line('two\nlines "quoted" <b>', 60.0, None)
+    assert "\n" not in line and line.startswith(r'colab_jsalive keep-alive "two\nlines \"quoted\" <b>": every 60 s ')
+
+
+@pytest.mark.parametrize(("seconds", "words"), [
+    (0, "0 s"), (0.5, "0.5 s"), (12.34, "12.3 s"), (60, "1 min"), (90, "1 min 30 s"), (3600, "1 h"),
+    (3661, "1 h 1 min"), (43200, "12 h"), (2 * 86400 + 5, "2 d"), (-3, "0 s"),
+])
+def test_durations_read_the_way_people_say_them(seconds, words):
+    assert duration(seconds) == words

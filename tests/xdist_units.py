@@ -13,15 +13,21 @@ from __future__ import annotations
 import re
 
 # Modules whose tests form one unit, longest first: each shares a module-scoped trial or build.
-WHOLE_MODULES = ("tests/test_hub.py", "tests/test_culling.py", "tests/test_gpu.py", "tests/test_packaging.py")
-# Modules whose tests share a notebook per frontend (the ``notebook`` fixture): one unit per frontend.
-NOTEBOOK_PER_FRONTEND = ("tests/test_browser.py", "tests/test_badge.py", "tests/test_saved_notebook.py")
+WHOLE_MODULES = ("test_hub.py", "test_culling.py", "test_gpu.py", "test_packaging.py")
+# Modules whose tests share a notebook per frontend (module-scoped fixtures): one unit per frontend.
+NOTEBOOK_PER_FRONTEND = ("test_browser.py", "test_badge.py", "test_saved_notebook.py", "test_output_text.py")
 _FRONTEND = re.compile(r"\[(jupyterlab|notebook|nbclassic)\]$")
+
+
+def module_of(nodeid: str) -> str:
+    """The test file's name: test ids start with its path, which `make test-compat` gives as seen from
+    a folder outside the checkout ("../../tests/test_hub.py")."""
+    return nodeid.partition("::")[0].rpartition("/")[2]
 
 
 def unit(nodeid: str) -> str:
     """The unit of the test ``nodeid``."""
-    module, _, name = nodeid.partition("::")
+    module, name = module_of(nodeid), nodeid.partition("::")[2]
     if module in WHOLE_MODULES:
         return module
     frontend = _FRONTEND.search(name)
@@ -33,7 +39,7 @@ def unit(nodeid: str) -> str:
 def pytest_collection_modifyitems(items):
     """The whole modules first, in the order above; the rest keep their order (a stable sort)."""
     first = {module: n for n, module in enumerate(WHOLE_MODULES)}
-    items.sort(key=lambda item: first.get(item.nodeid.partition("::")[0], len(first)))
+    items.sort(key=lambda item: first.get(module_of(item.nodeid), len(first)))
 
 
 def pytest_xdist_make_scheduler(config, log):

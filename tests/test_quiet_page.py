@@ -1,0 +1,61 @@
+"""The kernel knows when the page went quiet: a tab closed while its keep-alive runs makes status() say,
+within three intervals, that no page is beating; the notebook reopened in a new page beats again for the
+same keep-alive, and the words go away. Real pages in each frontend, a real server and kernel, the
+kernel asked over ZMQ by a second client (status() runs in the kernel as a cell of its own).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import PRELUDE
+from tests.harness import FRONTENDS, KernelClient, NotebookPage, wait_for
+
+INTERVAL = 2.0
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_a_closed_tab_makes_status_say_no_page_beats_and_a_reopened_one_clears_it(browser, server, frontend):
+    page = NotebookPage(browser, server, frontend, server.new_notebook(f"quiet-{frontend}.ipynb"))
+    client = KernelClient(server.connection_file(page.kernel_id))
+    reopened = None
+    try:
+        page.run(PRELUDE)
+        cell, session = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='quiet')")
+        wait_for(lambda: client.status()["beats"] >= 2, 30, "two beats answered")
+        assert client.status()["warning"] == ""  # beats arrive: nothing to say
+        page.save()
+        wait_for(lambda: "application/javascript" in (server.root / page.notebook).read_text(), 20,
+                 "the notebook saved with its keep-alive")
+
+        page.close()  # the tab closes; the kernel and its keep-alive stay
+        closed = time.monotonic()
+        asked = []  # when each status() was asked, after the tab closed
+
+        def warned():
+            asked.append(time.monotonic() - closed)
+            status = client.status()
+            return status["warning"] and status
+
+        status = wait_for(warned, 6 * INTERVAL, "status() to say no page is beating")
+        assert asked[-1] <= 3 * INTERVAL, f"status() said it only {asked[-1]:.1f} s after the tab closed"
+        assert status["active"]  # the page may come back
+        assert "no page is beating" in status["warning"] and "reopen it, or run inject() again" in status["warning"]
+        assert status["since_last_beat"] > 2 * INTERVAL
+
+        # The notebook reopened: its saved, signed output runs the snippet again, for the same session.
+        reopened = NotebookPage(browser, server, frontend, page.notebook)
+        assert reopened.kernel_id == page.kernel_id
+        beats = status["beats"]
+        status = wait_for(lambda: (s := client.status())["beats"] > beats and not s["warning"] and s, 30,
+                          "beats from the reopened page, and the warning gone")
+        assert status["active"] and status["label"] == "quiet"
+        assert reopened.beats_sent(session) >= 1
+    finally:
+        if reopened is not None:
+            reopened.close()
+        client.close()
+        page.close()  # closing a closed page does nothing
+        server.shutdown_kernel(page.kernel_id)
