@@ -7,6 +7,7 @@ frontend's own machinery, so the outputs are trusted and their JavaScript runs a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -810,80 +811,153 @@ def activity_age(kernel: dict) -> float:
     return (datetime.now(timezone.utc) - last).total_seconds()
 
 
+@dataclass
+class Seen:
+    """What a KernelWatch saw of one kernel (times are time.monotonic())."""
+
+    server: JupyterServer
+    since: float  # when tracking began
+    gone_at: float | None = None  # first seen missing from its server's list
+    oldest: float = 0.0  # the oldest its last_activity was seen while counted, in seconds
+    fewest: int | None = None  # the fewest connections it was seen with while counted
+    counting: bool = True
+
+
+class KernelWatch:
+    """Asks servers for their kernels every half second, in a thread of its own (GET api/kernels, not
+    counted as activity), and keeps what it saw of each kernel it tracks: when it was first seen gone,
+    the oldest its last_activity was and the fewest connections it had. Watching from a thread sees a
+    kernel's whole life even while the test is busy opening pages. A failed answer is never taken for a
+    cull: a server error is skipped (jupyter_server answers 500 when asked while a kernel is starting,
+    before it has a last_activity), and no good answer for 30 s, or any other failure, stops the watch
+    and is raised by the next question."""
+
+    def __init__(self, servers) -> None:
+        import threading
+
+        self.servers = list(servers)
+        self.seen: dict[str, Seen] = {}
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def track(self, server: JupyterServer, kernel_id: str) -> None:
+        """Watch ``kernel_id`` (which ``server`` has now) from now on."""
+        with self._lock:
+            self.seen[kernel_id] = Seen(server, time.monotonic())
+
+    def stop_counting(self, kernel_id: str) -> None:
+        """Keep the activity and connections seen so far; go on watching for the kernel to go."""
+        with self._lock:
+            self.seen[kernel_id].counting = False
+
+    def __getitem__(self, kernel_id: str) -> Seen:
+        if self.error is not None:
+            raise RuntimeError("watching the servers' kernels failed") from self.error
+        with self._lock:
+            return dataclasses.replace(self.seen[kernel_id])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        answered = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                self._look()
+                answered = time.monotonic()
+            except urllib.error.HTTPError as error:
+                if error.code < 500 or time.monotonic() - answered > 30:
+                    self.error = error
+                    return
+            except BaseException as error:  # raised to the test by the next question
+                self.error = error
+                return
+            self._stop.wait(0.5)
+
+    def _look(self) -> None:
+        answers = {server: {k["id"]: k for k in server.api("GET", "api/kernels")} for server in self.servers}
+        now = time.monotonic()
+        with self._lock:
+            for kernel_id, seen in self.seen.items():
+                model = answers[seen.server].get(kernel_id)
+                if model is None:
+                    seen.gone_at = seen.gone_at or now
+                elif seen.counting and seen.gone_at is None:
+                    seen.oldest = max(seen.oldest, activity_age(model))
+                    if seen.fewest is None or model["connections"] < seen.fewest:
+                        seen.fewest = model["connections"]
+
+
 def culling_trial(browser, cases: list[CullingCase], interval: float, watch: float,
                   log=lambda line: None, before_stop=lambda cases: None) -> list[CullingCase]:
     """The product's claim, run for real against each case's server's idle culler, every case side by
     side (a culler acts on each kernel alone, so cases sharing a server do not disturb each other).
 
-    Every case opens its keep-alive notebook, then every case its control, so that each control's whole
-    idle life falls in the watch. Every kernel is then watched, through the servers' REST APIs without
-    counting as activity, until each keep-alive has run for ``watch`` seconds and every control is culled
-    (or six timeouts and 30 s have passed since it ran its cell); when a kernel is first seen gone is
-    recorded. Then every Stop button is pressed and the keep-alive kernels are watched until culled (for
-    at most six timeouts and 30 s more). Returns the cases filled in; what must have happened is for the
-    caller to assert. A failing REST call fails the trial: it is never taken for a culled kernel.
+    Every case opens its keep-alive notebook, then every case its control. A KernelWatch follows every
+    kernel from then on. The trial waits until each keep-alive has run for ``watch`` seconds and every
+    control is culled (or six timeouts and 30 s have passed since it ran its cell). Then every Stop
+    button is pressed, and it waits until the keep-alive kernels are culled (for at most six timeouts
+    and 30 s more). Returns the cases filled in; what must have happened is for the caller to assert.
     """
-    for case in cases:
-        server, frontend = case.server, case.frontend
-        case.keep = NotebookPage(browser, server, frontend, server.new_notebook(f"with-keepalive-{frontend}.ipynb"))
-        case.cell = case.keep.run(
-            "import colab_jsalive\n"
-            f"ka = colab_jsalive.inject(interval={interval!r}, label='demo: keep me alive')")
-        badge = case.keep.wait_badge(case.cell, "running", 60)
-        case.keep_started = time.monotonic()
-        log(f"inject() running in {frontend} at {server.url}: {badge['text']}")
-    for case in cases:
-        server, frontend = case.server, case.frontend
-        case.control = NotebookPage(browser, server, frontend, server.new_notebook(f"control-{frontend}.ipynb"))
-        case.control.run("print('control: no keep-alive here')")
-        case.control_started = time.monotonic()
-
-    def kernels() -> dict[JupyterServer, dict[str, dict]]:
-        return {server: {k["id"]: k for k in server.api("GET", "api/kernels")}
-                for server in {case.server for case in cases}}
-
-    end = max(case.keep_started for case in cases) + watch
-    timeout = max(case.server.cull_idle_timeout for case in cases)
-    control_deadline = max(case.control_started for case in cases) + 6 * timeout + 30
-    while True:
-        now, alive = time.monotonic(), kernels()
+    watcher = KernelWatch({case.server for case in cases})
+    try:
         for case in cases:
-            if case.control_culled_after is None and case.control.kernel_id not in alive[case.server]:
-                case.control_culled_after = now - case.control_started
-                log(f"{case.frontend}: control kernel culled after {case.control_culled_after:.0f} s")
-            if case.keep_culled_after is None and case.keep.kernel_id not in alive[case.server]:
-                case.keep_culled_after = now - case.keep_started
-                log(f"{case.frontend}: keep-alive kernel culled after {case.keep_culled_after:.0f} s")
-            for kernel, field in ((case.keep.kernel_id, "keep"), (case.control.kernel_id, "control")):
-                model = alive[case.server].get(kernel)
-                if model is not None:
-                    age = max(getattr(case, f"{field}_activity_age"), activity_age(model))
-                    setattr(case, f"{field}_activity_age", age)
-            model = alive[case.server].get(case.keep.kernel_id)
-            if model is not None:
-                connections = model["connections"]
-                if case.keep_connections is None or connections < case.keep_connections:
-                    case.keep_connections = connections
-        controls_culled = all(case.control_culled_after is not None for case in cases)
-        if now >= end and (controls_culled or now >= control_deadline):
-            break
-        time.sleep(0.5)
-    for case in cases:
-        case.watched_for = time.monotonic() - case.keep_started
-        case.beats = int(case.keep.badge_data(case.cell)["beats"])
-        log(f"{case.frontend}: keep-alive kernel watched for {case.watched_for:.0f} s, {case.beats} beats")
-    before_stop(cases)
-    for case in cases:
-        case.keep.badge(case.cell).locator("button.colab-jsalive-stop").click()
-    for case in cases:
-        case.keep.wait_badge(case.cell, "stopped", 30)
-    stopped = time.monotonic()
-    deadline = stopped + 6 * timeout + 30
-    while any(case.culled_after_stop is None for case in cases) and time.monotonic() < deadline:
-        now, alive = time.monotonic(), kernels()
+            server, frontend = case.server, case.frontend
+            case.keep = NotebookPage(browser, server, frontend, server.new_notebook(f"with-keepalive-{frontend}.ipynb"))
+            case.cell = case.keep.run(
+                "import colab_jsalive\n"
+                f"ka = colab_jsalive.inject(interval={interval!r}, label='demo: keep me alive')")
+            badge = case.keep.wait_badge(case.cell, "running", 60)
+            case.keep_started = time.monotonic()
+            watcher.track(server, case.keep.kernel_id)
+            log(f"inject() running in {frontend} at {server.url}: {badge['text']}")
         for case in cases:
-            if case.culled_after_stop is None and case.keep.kernel_id not in alive[case.server]:
-                case.culled_after_stop = now - stopped
+            server, frontend = case.server, case.frontend
+            case.control = NotebookPage(browser, server, frontend, server.new_notebook(f"control-{frontend}.ipynb"))
+            case.control.run("print('control: no keep-alive here')")
+            case.control_started = time.monotonic()
+            watcher.track(server, case.control.kernel_id)
+
+        end = max(case.keep_started for case in cases) + watch
+        timeout = max(case.server.cull_idle_timeout for case in cases)
+        control_deadline = max(case.control_started for case in cases) + 6 * timeout + 30
+        while time.monotonic() < end or (time.monotonic() < control_deadline and
+                                         any(watcher[case.control.kernel_id].gone_at is None for case in cases)):
+            time.sleep(0.5)
+        for case in cases:
+            watcher.stop_counting(case.keep.kernel_id)
+            keep, control = watcher[case.keep.kernel_id], watcher[case.control.kernel_id]
+            if keep.gone_at is not None:
+                case.keep_culled_after = keep.gone_at - case.keep_started
+            if control.gone_at is not None:
+                case.control_culled_after = control.gone_at - case.control_started
+            case.keep_activity_age, case.keep_connections = keep.oldest, keep.fewest
+            case.control_activity_age = control.oldest
+            case.watched_for = time.monotonic() - case.keep_started
+            case.beats = int(case.keep.badge_data(case.cell)["beats"])
+            log(f"{case.frontend}: keep-alive kernel watched for {case.watched_for:.0f} s, {case.beats} beats; "
+                f"control kernel culled after {case.control_culled_after} s")
+        before_stop(cases)
+        pressed = time.monotonic()
+        for case in cases:
+            case.keep.badge(case.cell).locator("button.colab-jsalive-stop").click()
+        for case in cases:
+            case.keep.wait_badge(case.cell, "stopped", 30)
+        deadline = time.monotonic() + 6 * timeout + 30
+        while (time.monotonic() < deadline and
+               any(watcher[case.keep.kernel_id].gone_at is None for case in cases)):
+            time.sleep(0.5)
+        for case in cases:
+            gone_at = watcher[case.keep.kernel_id].gone_at
+            if gone_at is not None and gone_at < pressed:  # culled while it beat: the trial failed
+                case.keep_culled_after = gone_at - case.keep_started
+            elif gone_at is not None:
+                case.culled_after_stop = gone_at - pressed
                 log(f"{case.frontend}: after Stop, the keep-alive kernel was culled in {case.culled_after_stop:.0f} s")
-        time.sleep(0.5)
-    return cases
+        return cases
+    finally:
+        watcher.close()

@@ -119,8 +119,9 @@ def test_page_reload_of_an_ended_session_stays_silent_and_says_so(lab):
 
 def test_max_duration_ends_the_keepalive_on_both_sides_even_while_the_kernel_is_busy(lab, server):
     page, client = lab
-    cell, _session = inject(page, f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration=3)")
-    page.run("import time\ntime.sleep(10)")
+    # The cell that starts the keep-alive stays busy past max_duration, so the kernel answers no beat
+    # before the deadline: the page must stop by itself.
+    cell = page.run(f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration=3)\nimport time\ntime.sleep(15)")
     assert page.wait_badge(cell, "stopped", 20)["reason"] == EXPIRED
     assert server.api("GET", f"api/kernels/{page.kernel_id}")["execution_state"] == "busy"
     status = wait_for(lambda: (s := client.status())["reason"] == EXPIRED and s, 40,
