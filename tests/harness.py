@@ -263,6 +263,17 @@ _KERNEL_READY_JS = {
         return k && k.is_connected() && nb.kernel.id ? k.id : null;
     }""",
 }
+_KERNEL_STATE_JS = {  # for messages when a page's kernel is not ready
+    "lab": """() => {
+        const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+        const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
+        return kernel ? {id: kernel.id, status: kernel.status, connection: kernel.connectionStatus} : String(panel);
+    }""",
+    "nbclassic": """() => {
+        const k = window.Jupyter && Jupyter.notebook && Jupyter.notebook.kernel;
+        return k ? {id: k.id, connected: k.is_connected()} : null;
+    }""",
+}
 _RUN_CELL_JS = {
     "lab": """async (code) => {
         const app = window.jupyterapp;
@@ -449,8 +460,11 @@ class NotebookPage:
 
     def wait_kernel(self) -> str:
         """Wait until the frontend shows the notebook with a connected, idle kernel; return its id."""
-        return wait_for(lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]), 120,
-                        f"{self.frontend} to open {self.notebook} with a running kernel")
+        try:
+            return wait_for(lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]), 120,
+                            f"{self.frontend} to open {self.notebook} with a running kernel")
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}; the page's kernel: {self.page.evaluate(_KERNEL_STATE_JS[self.family])}")
 
     def reload(self) -> None:
         """Reload the page, as a user would; the frontend reopens the saved notebook."""
@@ -803,12 +817,13 @@ class CullingCase:
         assert self.server.cull_idle_timeout, "a culling trial needs a server with an idle culler"
 
 
-def activity_age(kernel: dict) -> float:
-    """Seconds since a kernel's ``last_activity``, as the server's api/kernels reports it."""
-    from datetime import datetime, timezone
+def activity_age(kernel: dict, asked) -> float:
+    """Seconds from a kernel's ``last_activity``, as the server's api/kernels reports it, to ``asked``
+    (when the question was sent, a UTC datetime)."""
+    from datetime import datetime
 
     last = datetime.fromisoformat(kernel["last_activity"].replace("Z", "+00:00"))
-    return (datetime.now(timezone.utc) - last).total_seconds()
+    return (asked - last).total_seconds()
 
 
 @dataclass
@@ -879,6 +894,9 @@ class KernelWatch:
             self._stop.wait(0.5)
 
     def _look(self) -> None:
+        from datetime import datetime, timezone
+
+        asked = datetime.now(timezone.utc)  # ages count to the question, not to a slow answer
         answers = {server: {k["id"]: k for k in server.api("GET", "api/kernels")} for server in self.servers}
         now = time.monotonic()
         with self._lock:
@@ -887,7 +905,7 @@ class KernelWatch:
                 if model is None:
                     seen.gone_at = seen.gone_at or now
                 elif seen.counting and seen.gone_at is None:
-                    seen.oldest = max(seen.oldest, activity_age(model))
+                    seen.oldest = max(seen.oldest, activity_age(model, asked))
                     if seen.fewest is None or model["connections"] < seen.fewest:
                         seen.fewest = model["connections"]
 

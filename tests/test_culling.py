@@ -51,9 +51,10 @@ def test_keepalive_kernel_outlives_the_idle_culler_and_is_culled_after_stop(tria
 @pytest.mark.parametrize(("frontend", "base_url"), TRIALS)
 def test_every_beat_moves_the_kernels_last_activity_while_the_control_goes_stale(trial, frontend, base_url):
     """What idle detectors read (DESIGN.md section 8) is the server's own report of the kernel: GET
-    api/kernels. With the keep-alive, its last_activity never fell two intervals behind during the watch,
-    and the page stayed connected; the control's went stale."""
+    api/kernels. With the keep-alive, its last_activity never fell three intervals behind during the
+    watch (a beat every interval, with room for a late timer on a loaded machine), and the page stayed
+    connected; the control's went stale."""
     case = trial[(frontend, base_url)]
-    assert case.keep_activity_age <= 2 * INTERVAL, f"last_activity fell {case.keep_activity_age:.1f} s behind"
+    assert case.keep_activity_age <= 3 * INTERVAL, f"last_activity fell {case.keep_activity_age:.1f} s behind"
     assert case.keep_connections is not None and case.keep_connections >= 1
     assert case.control_activity_age > 2 * INTERVAL
