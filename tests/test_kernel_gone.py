@@ -88,26 +88,48 @@ def test_a_busy_kernel_is_told_from_a_gone_one(opened, server):
     assert client.status()["beats"] == page.beats_sent(session)
 
 
-@pytest.mark.parametrize("frontend", FRONTENDS)
-def test_a_server_stopped_and_started_again_says_unreachable_then_gone(browser, tmp_path, frontend):
-    server = JupyterServer(tmp_path).start()
+@pytest.fixture(scope="module")
+def restarted(browser, tmp_path_factory) -> dict[str, dict]:
+    """One server with a keep-alive running in a page of each frontend, stopped and started again on the
+    same port, with the same token (its kernels do not come back). What each page showed, by frontend."""
+    server = JupyterServer(tmp_path_factory.mktemp("restarted")).start()
+    pages, seen = {}, {frontend: {} for frontend in FRONTENDS}
     try:
-        page = NotebookPage(browser, server, frontend, server.new_notebook("restarted.ipynb"))
-        page.run(PRELUDE)
-        cell, session = start(page)
+        for frontend in FRONTENDS:
+            page = pages[frontend] = NotebookPage(browser, server, frontend, server.new_notebook(f"{frontend}.ipynb"))
+            page.run(PRELUDE)
+            seen[frontend]["cell"], seen[frontend]["session"] = start(page)
         server.stop()
-        badge = page.wait_badge(cell, "reconnecting", 20)
-        wait_for(lambda: "server unreachable for" in (text := page.badge_data(cell)["text"])
-                 and not text.startswith("keep-alive reconnecting · server unreachable for 0 s") and text,
-                 30, "the badge to count the time unreachable")
-        assert page.keepalive_timers() >= 1  # still retrying
-        server.start()  # the same port, the same token; the old kernel is not there any more
-        badge = page.wait_badge(cell, "stopped", 2 * INTERVAL + 30)
-        assert badge["reason"] == GONE
-        ended_for_good(page, session)
-        page.close()
+        for frontend, page in pages.items():
+            cell = seen[frontend]["cell"]
+            seen[frontend]["reconnecting"] = page.wait_badge(cell, "reconnecting", 20)
+            seen[frontend]["unreachable"] = wait_for(
+                lambda: "server unreachable for" in (text := page.badge_data(cell)["text"])
+                and not text.startswith("keep-alive reconnecting · server unreachable for 0 s") and text,
+                30, "the badge to count the time unreachable")
+            seen[frontend]["timers while unreachable"] = page.keepalive_timers()
+        server.start()
+        for frontend, page in pages.items():
+            seen[frontend]["after"] = page.wait_badge(seen[frontend]["cell"], "stopped", 2 * INTERVAL + 30)
+        for frontend, page in pages.items():
+            ended_for_good(page, seen[frontend]["session"])
+            seen[frontend]["ended for good"] = True
+        yield seen
     finally:
+        for page in pages.values():
+            page.close()
         server.stop()
+
+
+@pytest.mark.parametrize("frontend", FRONTENDS)
+def test_a_server_stopped_and_started_again_says_unreachable_then_gone(restarted, frontend):
+    """Every frontend's page on one server, side by side: the server stopped, the pages say it is
+    unreachable and keep retrying; started again without the kernel, they say the kernel is gone."""
+    seen = restarted[frontend]
+    assert "server unreachable for" in seen["unreachable"]
+    assert seen["timers while unreachable"] >= 1  # still retrying
+    assert seen["after"]["reason"] == GONE
+    assert seen["ended for good"]
 
 
 def test_fifty_quick_injects_leave_one_keepalive_and_no_console_warning(opened, server):
