@@ -50,7 +50,7 @@ node:
 # (never globally); tests/hub.py finds it there.
 PROXY := $(VENV)/proxy/node_modules/.bin/configurable-http-proxy
 proxy: $(PROXY)
-$(PROXY): $(STAMP) node
+$(PROXY): $(STAMP) | node  # node is phony: order-only, so that an installed proxy is not installed again
 	npm install --prefix $(VENV)/proxy --no-audit --no-fund --loglevel=error configurable-http-proxy@5
 
 clean:

@@ -136,10 +136,18 @@ def test_cell_magic_stops_when_the_cell_is_interrupted(kernel, server):
     msg_id = kernel.request("%%keepalive\nimport time\nprint('started', flush=True)\ntime.sleep(60)",
                             store_history=True, stop_on_error=False)  # as in run()
     kernel.wait(lambda m: m.get("channel") == "iopub" and m["header"]["msg_type"] == "stream"
-                and m["parent_header"].get("msg_id") == msg_id, 30, "the cell to start")
+                and m["parent_header"].get("msg_id") == msg_id and "started" in m["content"]["text"],
+                30, "the cell to start")
     server.api("POST", f"api/kernels/{kernel.kernel_id}/interrupt")
-    kernel.wait(lambda m: m.get("channel") == "shell" and m["parent_header"].get("msg_id") == msg_id,
-                30, "the interrupted cell's reply")
+    try:
+        reply = kernel.wait(lambda m: m.get("channel") == "shell" and m["parent_header"].get("msg_id") == msg_id,
+                            30, "the interrupted cell's reply")
+    except TimeoutError as timeout:
+        seen = [(m.get("channel"), m["header"]["msg_type"], m["content"]) for m in kernel.backlog
+                if m.get("parent_header", {}).get("msg_id") == msg_id]
+        state = server.api("GET", f"api/kernels/{kernel.kernel_id}")["execution_state"]
+        raise AssertionError(f"{timeout}; the kernel is {state}; the cell's messages since it started: {seen}")
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "CellFailed"
     after = status(kernel)
     assert not after["active"] and after["reason"] == STOPPED
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 # Modules whose tests form one unit, longest first: each shares a module-scoped trial or build.
 WHOLE_MODULES = ("test_hub.py", "test_culling.py", "test_gpu.py", "test_packaging.py")
 # Modules whose tests share a notebook per frontend (module-scoped fixtures): one unit per frontend.
@@ -48,6 +50,7 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: first.get(module_of(item.nodeid), len(first)))
 
 
+@pytest.hookimpl(optionalhook=True)  # `pytest -p no:xdist` runs without the hook's plugin
 def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
