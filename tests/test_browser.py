@@ -36,9 +36,10 @@ def test_inject_beats_are_counted_by_the_kernel_and_shown_in_the_badge(notebook)
     assert status["interval"] == INTERVAL
     assert status["label"] == "run 1"
     assert status["last_beat"] is not None
-    badge = wait_for(lambda: (d := page.badge_data(cell)) and int(d["beats"]) >= 3 and d, 20,
-                     "the badge to count three beats")
-    assert badge["state"] == "running"
+    # Running once three beats are answered; a beat answered late (a loaded machine) shows "busy" until
+    # its answer comes, as for any busy kernel.
+    badge = wait_for(lambda: (d := page.badge_data(cell)) and int(d["beats"]) >= 3 and d["state"] == "running"
+                     and d, 20, "the badge to count three beats and show the keep-alive running")
     assert "keep-alive running" in badge["text"] and "left" in badge["text"]
     assert page.badge(cell).locator(".colab-jsalive-label").text_content() == "run 1"
     assert page.beats_sent(session) >= 3

@@ -77,7 +77,7 @@ def run_and_read(page: NotebookPage, code: str, timeout: float = 60) -> str:
 
 
 def log_in(browser, hub: JupyterHub, name: str, frontend: str = "jupyterlab") -> Person:
-    """Log in as ``name`` on the hub's page and launch their server (the hub starts the six at once)."""
+    """Log in as ``name`` on the hub's page and launch their server."""
     person = Person(name)
     user = person.notes["user"] = hub.user(name)
     person.notes["frontend"] = frontend
@@ -127,15 +127,17 @@ def trial(browser, tmp_path_factory):
             "erin": f"ka = colab_jsalive.inject(interval={INTERVAL}, label='erin')",
             "frank": f"ka = colab_jsalive.inject(interval={INTERVAL}, label='frank')",
         }
-        # Everyone logs in and launches a server first; the hub starts the servers side by side.
-        people = {name: log_in(browser, hub, name, "nbclassic" if name == "frank" else "jupyterlab")
-                  for name in ("bob", "carol", *keepalives)}
+        # One after another, each opening their notebook as soon as their server runs: a server idle
+        # for HUB_CULL seconds before its page opens would be culled (seen when six started at once).
+        people = {}
         # The controls first: their clocks start when their notebook runs.
         for name in ("bob", "carol"):
-            open_notebook(browser, people[name]).started = time.monotonic()
+            people[name] = open_notebook(browser, log_in(browser, hub, name))
+            people[name].started = time.monotonic()
         people["carol"].page.close()  # carol closes her tab
         for name, code in keepalives.items():
-            person = open_notebook(browser, people[name])
+            person = people[name] = open_notebook(
+                browser, log_in(browser, hub, name, "nbclassic" if name == "frank" else "jupyterlab"))
             person.cell, person.notes["session"] = person.page.start_keepalive(code)
             person.started = time.monotonic()
         people["dave"].notes["visibility"] = people["dave"].page.page.evaluate(HIDE_PAGE)
