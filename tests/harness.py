@@ -7,12 +7,14 @@ frontend's own machinery, so the outputs are trusted and their JavaScript runs a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -94,6 +96,17 @@ def chromium_executable() -> str | None:
         if path:
             return path
     return None
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (a server's kernels), from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
 
 
 class JupyterServer:
@@ -194,9 +207,18 @@ class JupyterServer:
             f.seek(self.log_start)
             return f.read().decode(errors="replace")[-3000:]
 
-    def stop(self) -> None:
+    def stop(self, abruptly: bool = False) -> None:
+        """Stop the server: gracefully (it shuts its kernels down, still answering requests meanwhile),
+        or ``abruptly``, as a crash or a lost machine does: killed at once, and its kernels with it."""
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            if abruptly:
+                kernels = _children(self.process.pid)
+                self.process.kill()
+                for pid in kernels:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            else:
+                self.process.terminate()
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:

@@ -91,7 +91,11 @@ def test_a_busy_kernel_is_told_from_a_gone_one(opened, server):
 @pytest.fixture(scope="module")
 def restarted(browser, tmp_path_factory) -> dict[str, dict]:
     """One server with a keep-alive running in a page of each frontend, stopped and started again on the
-    same port, with the same token (its kernels do not come back). What each page showed, by frontend."""
+    same port, with the same token (its kernels do not come back). What each page showed, by frontend.
+
+    The server is stopped abruptly, as a crash or a lost machine stops it. Stopped gracefully, it shuts
+    its kernels down first while still answering, and a page that asks in that moment rightly hears
+    that the kernel was shut down (seen on a loaded machine): the unreachable state is then skipped."""
     server = JupyterServer(tmp_path_factory.mktemp("restarted")).start()
     pages, seen = {}, {frontend: {} for frontend in FRONTENDS}
     try:
@@ -99,7 +103,7 @@ def restarted(browser, tmp_path_factory) -> dict[str, dict]:
             page = pages[frontend] = NotebookPage(browser, server, frontend, server.new_notebook(f"{frontend}.ipynb"))
             page.run(PRELUDE)
             seen[frontend]["cell"], seen[frontend]["session"] = start(page)
-        server.stop()
+        server.stop(abruptly=True)
         for frontend, page in pages.items():
             cell = seen[frontend]["cell"]
             seen[frontend]["reconnecting"] = page.wait_badge(cell, "reconnecting", 20)
