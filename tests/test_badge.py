@@ -149,7 +149,12 @@ def test_screen_readers_hear_the_stop_buttons_purpose_and_changes_of_state_not_e
     beats = int(page.badge_data(cell)["beats"])
     wait_for(lambda: int(page.badge_data(cell)["beats"]) >= beats + 3, 20, "three more beats")
     assert page.badge_data(cell)["text"] != words  # the visible words changed with the beats
-    assert page.page.evaluate("window.__announced") == []  # ... and nothing was read out
+    # ... and nothing was read out but changes of state: on a loaded machine a late answer makes the
+    # kernel "busy" for a moment, and back (seen in the oldest row); a beat by itself says nothing, so
+    # no announcement repeats the one before it or carries a count.
+    announced = page.page.evaluate("window.__announced")
+    assert all(now != before for now, before in zip(announced, ["keep-alive running", *announced])), announced
+    assert not any(char.isdigit() for text in announced for char in text), announced
     page.run("colab_jsalive.inject(stop=True)")
     page.wait_badge(cell, "stopped", 30)
     announced = wait_for(lambda: page.page.evaluate("window.__announced"), 10, "the stop to be announced")
