@@ -172,10 +172,10 @@ class HubUser:
         return f"{self.hub.url}user/{self.name}/{path}"
 
     def login(self, context, next_url: str) -> None:
-        """Log in on the hub's login page and press its "Launch Server" button, as a person does. The
-        hub starts the server; wait_server() waits for it. The login page leaves as soon as the hub shows
-        the server starting: the notebook opens in a page of its own, and a second JupyterLab loading
-        in this one would only cost time (and once left Playwright's close waiting on it)."""
+        """Log in on the hub's login page and start the server with its "Launch Server" button, as a
+        person does. The login page leaves as soon as the hub shows the server starting: the notebook
+        opens in a page of its own, and a second JupyterLab loading in this one would only cost time
+        (and once left Playwright's close waiting on it)."""
         page = context.new_page()
         path = next_url.removeprefix(self.hub.url.rstrip("/"))
         page.goto(f"{self.hub.url}hub/login?next={urllib.request.quote(path)}", wait_until="domcontentloaded")
@@ -186,8 +186,6 @@ class HubUser:
         page.wait_for_url(lambda url: "/spawn-pending/" in url or "/hub/" not in url, timeout=60_000)
         page.goto("about:blank")
         page.close()
-
-    def wait_server(self) -> None:
         wait_for(lambda: self.server_url() is not None, 120, f"the hub to start {self.name}'s server")
 
     def server_model(self) -> dict | None:

@@ -76,25 +76,17 @@ def run_and_read(page: NotebookPage, code: str, timeout: float = 60) -> str:
     return wait_for(lambda: "".join(output_text(page, cell)).strip(), timeout, f"the output of {code!r}")
 
 
-def log_in(browser, hub: JupyterHub, name: str, frontend: str = "jupyterlab") -> Person:
-    """Log in as ``name`` on the hub's page and launch their server."""
+def open_through_hub(browser, hub: JupyterHub, name: str, frontend: str = "jupyterlab") -> Person:
+    """Log in as ``name`` on the hub's page and open a new notebook through the proxy."""
     person = Person(name)
-    user = person.notes["user"] = hub.user(name)
-    person.notes["frontend"] = frontend
-    person.notes["notebook"] = user.new_notebook(f"{name}.ipynb")
-    person.notes["context"] = browser.new_context(viewport={"width": 1200, "height": 900})
-    user.login(person.notes["context"], user.page_url(frontend, person.notes["notebook"]))
-    return person
-
-
-def open_notebook(browser, person: Person) -> Person:
-    """Once their server runs, open the person's new notebook through the proxy."""
-    user = person.notes["user"]
-    user.wait_server()
-    person.page = NotebookPage(browser, user, person.notes["frontend"], person.notes["notebook"],
-                               context=person.notes["context"])
+    user = hub.user(name)
+    notebook = user.new_notebook(f"{name}.ipynb")
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    user.login(context, user.page_url(frontend, notebook))
+    person.page = NotebookPage(browser, user, frontend, notebook, context=context)
     person.kernel_id = person.page.kernel_id
     person.page.run(PRELUDE)
+    person.notes["user"] = user
     return person
 
 
@@ -121,23 +113,21 @@ def trial(browser, tmp_path_factory):
     hub = JupyterHub(tmp_path_factory.mktemp("hub"), kernel_cull_timeout=KERNEL_CULL,
                      hub_cull_timeout=HUB_CULL, activity_interval=ACTIVITY_INTERVAL).start()
     try:
-        keepalives = {
-            "alice": f"ka = colab_jsalive.inject(interval={INTERVAL}, label='alice')",
-            "dave": f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration={MAX_DURATION})",
-            "erin": f"ka = colab_jsalive.inject(interval={INTERVAL}, label='erin')",
-            "frank": f"ka = colab_jsalive.inject(interval={INTERVAL}, label='frank')",
-        }
         # One after another, each opening their notebook as soon as their server runs: a server idle
         # for HUB_CULL seconds before its page opens would be culled (seen when six started at once).
         people = {}
         # The controls first: their clocks start when their notebook runs.
         for name in ("bob", "carol"):
-            people[name] = open_notebook(browser, log_in(browser, hub, name))
+            people[name] = open_through_hub(browser, hub, name)
             people[name].started = time.monotonic()
         people["carol"].page.close()  # carol closes her tab
-        for name, code in keepalives.items():
-            person = people[name] = open_notebook(
-                browser, log_in(browser, hub, name, "nbclassic" if name == "frank" else "jupyterlab"))
+        for name, frontend, code in (
+            ("alice", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='alice')"),
+            ("dave", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration={MAX_DURATION})"),
+            ("erin", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='erin')"),
+            ("frank", "nbclassic", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='frank')"),
+        ):
+            person = people[name] = open_through_hub(browser, hub, name, frontend)
             person.cell, person.notes["session"] = person.page.start_keepalive(code)
             person.started = time.monotonic()
         people["dave"].notes["visibility"] = people["dave"].page.page.evaluate(HIDE_PAGE)
