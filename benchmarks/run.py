@@ -439,7 +439,7 @@ def main() -> int:
         bench_inject(Path(tmp))
         bench_kernel_drain(Path(tmp))
         with sync_playwright() as playwright:
-            browser = launch_browser(playwright)
+            browser = launch_browser(playwright, Path(tmp) / "chromium-profile")
             try:
                 print("In the browser")
                 bench_browser(browser, Path(tmp))

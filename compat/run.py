@@ -170,7 +170,9 @@ def environment(row: Row, python: Path) -> Path:
     needs = extra_requirements(row.extra)
     if row.pins is None:
         needs += own_requirements()  # with no pins, the package's own dependencies come newest too
-    stamp = hashlib.sha256(json.dumps([str(python), python_version(python), pins, needs,
+    # The stamp names the pins by file name and content, not by path: a clone anywhere reuses the
+    # environment an earlier clone built from the same pins.
+    stamp = hashlib.sha256(json.dumps([str(python), python_version(python), row.pins, needs,
                                        (HERE / row.pins).read_text() if row.pins else ""]).encode()).hexdigest()
     venv = CACHE / f"{row.name}-{stamp[:16]}"
     stamp_file = venv / ".compat-stamp"

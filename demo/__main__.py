@@ -44,7 +44,7 @@ def main() -> int:
     print(f"Jupyter server with an idle culler: cull_idle_timeout={CULL_TIMEOUT} s, cull_connected=True")
     with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
         server = JupyterServer(Path(workdir), cull_idle_timeout=CULL_TIMEOUT).start()
-        browser = launch_browser(playwright)
+        browser = launch_browser(playwright, Path(workdir) / "chromium-profile")
         try:
             (case,) = culling_trial(
                 browser, [CullingCase(server, "jupyterlab")], INTERVAL, OUTLIVE,

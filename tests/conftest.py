@@ -47,11 +47,11 @@ def colab_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = launch_browser(playwright)
+        chromium = launch_browser(playwright, tmp_path_factory.mktemp("chromium-profile"))
         yield chromium
         chromium.close()
 
