@@ -50,7 +50,8 @@ POLL = 0.25
 
 
 def wait_for(condition, timeout: float, what: str, poll: float = POLL):
-    """Return the first truthy value of ``condition()`` within ``timeout`` seconds, else fail."""
+    """Return the first truthy value of ``condition()`` within ``timeout`` seconds, else fail. The last
+    check starts at the deadline, never after it, so "within N seconds" cannot pass late."""
     deadline = time.monotonic() + timeout
     last_error = None
     while True:
@@ -60,18 +61,23 @@ def wait_for(condition, timeout: float, what: str, poll: float = POLL):
                 return value
         except Exception as error:  # the condition may fail until it holds (a page still loading)
             last_error = error
-        if time.monotonic() > deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             detail = f" (last error: {last_error!r})" if last_error else ""
             raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}{detail}")
-        time.sleep(poll)
+        time.sleep(min(poll, remaining))
 
 
 def holds_for(condition, seconds: float, what: str, poll: float = POLL) -> None:
-    """Fail as soon as ``condition()`` is false during the next ``seconds``."""
+    """Fail as soon as ``condition()`` is false during the next ``seconds``: checked at once, every
+    ``poll`` seconds, and once more when the time is up."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         assert condition(), f"{what} stopped holding"
-        time.sleep(poll)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        time.sleep(min(poll, remaining))
 
 
 def write_notebook(folder: Path, name: str) -> str:
@@ -320,19 +326,24 @@ _SAVE_JS = {
 }
 # Installed in every test page before its scripts run: a ledger of the timers the keep-alive's code
 # sets (those whose creation stack passes through a KeepAlive method), so that a test can count the
-# ones still pending. The page's own timers pass through untouched.
+# ones still pending and read the delays a method asked for. The page's own timers pass through
+# untouched.
 _TIMER_LEDGER_JS = """(() => {
     const pending = new Set();
     const set = window.setTimeout.bind(window);
     const clear = window.clearTimeout.bind(window);
+    const asked = [];  // [the KeepAlive method that set the timer, its delay in ms], in order
     window.setTimeout = function (fn, ms, ...args) {
-        if (typeof fn !== "function" || !/KeepAlive\\./.test(new Error().stack || "")) return set(fn, ms, ...args);
+        const by = typeof fn === "function" && /KeepAlive\\.(\\w+)/.exec(new Error().stack || "");
+        if (!by) return set(fn, ms, ...args);
+        asked.push([by[1], ms]);
         const id = set(function () { pending.delete(id); return fn.apply(this, arguments); }, ms, ...args);
         pending.add(id);
         return id;
     };
     window.clearTimeout = function (id) { pending.delete(id); return clear(id); };
     window.__keepaliveTimers = () => pending.size;
+    window.__keepaliveDelays = (method) => asked.filter(([m]) => m === method).map(([, ms]) => ms);
 })();"""
 
 _CELL_SELECTOR = {"lab": ".jp-Notebook .jp-Cell", "nbclassic": "#notebook-container .cell"}
@@ -478,9 +489,27 @@ class NotebookPage:
         self.sockets: list[SocketLog] = []
         self.sockets_before_reload = 0
         self.page.on("websocket", lambda ws: self.sockets.append(SocketLog(ws)))
+        # The keep-alive's questions to the server about its kernel (the frontends' own requests for
+        # the kernel list do not say no_track_activity), counted once answered.
+        self.kernel_checks_answered = 0
+        self.page.on("requestfinished", self._finished)
         self.page.add_init_script(_TIMER_LEDGER_JS)
         self.page.goto(server.page_url(frontend, notebook, port=port), wait_until="domcontentloaded")
         self.kernel_id = self.wait_kernel()
+
+    def _finished(self, request) -> None:
+        if "/api/kernels?no_track_activity=1" in request.url:
+            self.kernel_checks_answered += 1
+
+    def kernel_checks(self) -> int:
+        """How many times the keep-alive has asked the server for its list of kernels and had an answer."""
+        self.page.evaluate("0")  # let Playwright deliver the events it holds
+        return self.kernel_checks_answered
+
+    def keepalive_delays(self, method: str) -> list[float]:
+        """The delays, in ms, of the timers the keep-alive's ``method`` (a KeepAlive method: "beat",
+        "disconnected", ...) has set in this page, in order."""
+        return self.page.evaluate("m => window.__keepaliveDelays(m)", method)
 
     def wait_kernel(self) -> str:
         """Wait until the frontend shows the notebook with a connected, idle kernel; return its id."""
@@ -875,7 +904,7 @@ class CullingCase:
     keep_started: float = 0.0  # ... and when inject()'s badge showed it running
     control_culled_after: float | None = None  # first seen gone, after control_started
     keep_culled_after: float | None = None  # first seen gone during the watch, after keep_started
-    watched_for: float = 0.0  # how long after keep_started the watch ended with Stop
+    watched_for: float = 0.0  # how long after keep_started the server last listed the kernel, before Stop
     beats: int = 0  # the badge's count when the watch ended
     culled_after_stop: float | None = None  # first seen gone after Stop was pressed
     # What the server's GET api/kernels said of the keep-alive's kernel during the watch: the oldest its
@@ -904,6 +933,7 @@ class Seen:
     server: JupyterServer
     since: float  # when tracking began
     gone_at: float | None = None  # first seen missing from its server's list
+    listed_at: float | None = None  # last seen in its server's list
     oldest: float = 0.0  # the oldest its last_activity was seen while counted, in seconds
     fewest: int | None = None  # the fewest connections it was seen with while counted
     counting: bool = True
@@ -975,7 +1005,9 @@ class KernelWatch:
                 model = answers[seen.server].get(kernel_id)
                 if model is None:
                     seen.gone_at = seen.gone_at or now
-                elif seen.counting and seen.gone_at is None:
+                    continue
+                seen.listed_at = now
+                if seen.counting and seen.gone_at is None:
                     seen.oldest = max(seen.oldest, activity_age(model, asked))
                     if seen.fewest is None or model["connections"] < seen.fewest:
                         seen.fewest = model["connections"]
@@ -987,7 +1019,8 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
     side (a culler acts on each kernel alone, so cases sharing a server do not disturb each other).
 
     Every case opens its keep-alive notebook, then every case its control. A KernelWatch follows every
-    kernel from then on. The trial waits until each keep-alive has run for ``watch`` seconds and every
+    kernel from then on. The trial waits until each keep-alive kernel has been listed by its server
+    ``watch`` seconds after its inject() ran (or is gone, or 30 s more have passed), and every
     control is culled (or six timeouts and 30 s have passed since it ran its cell). Then every Stop
     button is pressed, and it waits until the keep-alive kernels are culled (for at most six timeouts
     and 30 s more). Returns the cases filled in; what must have happened is for the caller to assert.
@@ -1011,11 +1044,16 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
             case.control_started = time.monotonic()
             watcher.track(server, case.control.kernel_id)
 
-        end = max(case.keep_started for case in cases) + watch
+        def watched_through(case: CullingCase) -> bool:  # listed by its server ``watch`` s after it began
+            keep = watcher[case.keep.kernel_id]
+            return keep.gone_at is not None or (keep.listed_at or 0) >= case.keep_started + watch
+
+        end = max(case.keep_started for case in cases) + watch + 30  # no answer for 30 s: the watch fails
         timeout = max(case.server.cull_idle_timeout for case in cases)
         control_deadline = max(case.control_started for case in cases) + 6 * timeout + 30
-        while time.monotonic() < end or (time.monotonic() < control_deadline and
-                                         any(watcher[case.control.kernel_id].gone_at is None for case in cases)):
+        while ((time.monotonic() < end and not all(watched_through(case) for case in cases)) or
+               (time.monotonic() < control_deadline and
+                any(watcher[case.control.kernel_id].gone_at is None for case in cases))):
             time.sleep(0.5)
         for case in cases:
             watcher.stop_counting(case.keep.kernel_id)
@@ -1026,7 +1064,7 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
                 case.control_culled_after = control.gone_at - case.control_started
             case.keep_activity_age, case.keep_connections = keep.oldest, keep.fewest
             case.control_activity_age = control.oldest
-            case.watched_for = time.monotonic() - case.keep_started
+            case.watched_for = (keep.listed_at or case.keep_started) - case.keep_started
             case.beats = int(case.keep.badge_data(case.cell)["beats"])
             log(f"{case.frontend}: keep-alive kernel watched for {case.watched_for:.0f} s, {case.beats} beats; "
                 f"control kernel culled after {case.control_culled_after} s")

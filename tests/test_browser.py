@@ -82,6 +82,11 @@ def test_stop_from_another_cell_stops_the_beats(notebook):
     page.run("colab_jsalive.inject(stop=True)")
     assert page.wait_badge(cell, "stopped", 10 * INTERVAL)["reason"] == STOPPED
     assert client.status()["reason"] == STOPPED
+    ours = [s for s in page.keepalive_sockets() if session in s.beats]
+    wait_for(lambda: all(s.closed for s in ours), 10, "the keep-alive's WebSocket to close")
+    sent = page.beats_sent(session)
+    holds_for(lambda: page.beats_sent(session) == sent, 4 * INTERVAL, "no beats after the stop")
+    assert page.keepalive_timers() == 0
 
 
 def test_reinject_replaces_the_running_keepalive(notebook):

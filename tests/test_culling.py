@@ -43,7 +43,8 @@ def test_keepalive_kernel_outlives_the_idle_culler_and_is_culled_after_stop(tria
     assert case.control_culled_after is not None, "the culler never culled the idle control kernel"
     assert case.keep_culled_after is None, \
         f"the keep-alive kernel was culled {case.keep_culled_after:.0f} s after inject()"
-    assert case.watched_for >= WATCH
+    # Its server listed it, alive, WATCH seconds after inject() ran: the whole watch is covered.
+    assert case.watched_for >= WATCH, f"the keep-alive kernel was last seen {case.watched_for:.0f} s after inject()"
     assert case.beats >= 3
     assert case.culled_after_stop is not None, "the keep-alive kernel was not culled after Stop"
 

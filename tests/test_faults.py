@@ -66,6 +66,13 @@ def test_network_loss_reconnects_with_backoff_and_beats_resume_within_two_interv
         # Attempts keep coming, each on a new WebSocket to the same address, each cut at once.
         wait_for(lambda: page.sockets_to(ours.url) >= 4, 30, "repeated reconnects")
         attempts = page.sockets_to(ours.url)
+        # ... after delays the page asked for that double from 1 s up to the cap (one interval), each
+        # with half of it random: [0.5, 1] s, [1, 2] s, then [1.5, 3] s from there on.
+        delays = page.keepalive_delays("disconnected")
+        assert len(delays) >= 3, delays
+        for attempt, delay in enumerate(delays):
+            ceiling = min(interval * 1000, 1000 * 2 ** attempt)
+            assert ceiling / 2 <= delay <= ceiling, (attempt, delays)
         before = client.status()["beats"]
         proxy.restore()
         wait_for(lambda: client.status()["beats"] > before, 2 * interval,

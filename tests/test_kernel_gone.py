@@ -22,6 +22,9 @@ from tests.harness import (FRONTENDS, JupyterServer, KernelClient, NotebookPage,
 INTERVAL = 2.0
 GONE = "the kernel was shut down (the server no longer has it): run inject() in a new kernel"
 DIED = "the kernel died and the server restarted it: run inject() again"
+# What a frontend logs by itself for a cell with many outputs, with no keep-alive in the page (checked
+# with fifty display(HTML(...)) outputs): Notebook 7's shared model warns once.
+FRONTENDS_OWN = {"warning: [yjs#509] Not same Y.Doc"}
 
 
 @pytest.fixture(params=FRONTENDS)
@@ -75,11 +78,15 @@ def test_a_busy_kernel_is_told_from_a_gone_one(opened, server):
     page, client = opened
     cell, session = start(page)
     page.run("import time\ntime.sleep(8)")
+    checks = page.kernel_checks()
     busy = page.wait_badge(cell, "busy", 20)
     assert "kernel busy for" in busy["text"]
     # The server is asked while beats are unanswered, and answers that the kernel exists: still busy.
     wait_for(lambda: int(page.badge_data(cell)["unanswered"]) >= 2, 20, "two beats behind the cell")
+    wait_for(lambda: page.kernel_checks() > checks, 20, "the page to ask the server about its kernel")
     assert page.badge_data(cell)["state"] == "busy"
+    # ... and when the cell ends the beats are answered again: the answer was taken as "still there"
+    # (a page that took it for gone would have stopped for good).
     page.wait_badge(cell, "running", 30)
     # Stop from the badge first: the stop travels behind every beat sent before it, so the counts can be
     # compared (a beat still on its way would make them differ by one).
@@ -138,6 +145,7 @@ def test_a_server_stopped_and_started_again_says_unreachable_then_gone(restarted
 
 def test_fifty_quick_injects_leave_one_keepalive_and_no_console_warning(opened, server):
     page, client = opened
+    console_before = len(page.console)  # what the frontend said while it loaded is its own business
     cell = page.run(f"for _ in range(50):\n    ka = colab_jsalive.inject(interval={INTERVAL})")
     wait_for(lambda: page.badge(cell).count() == 50, 60, "fifty badges")
     wait_for(lambda: [page.badge(cell).nth(i).get_attribute("data-state") for i in range(50)].count("running") == 1,
@@ -146,8 +154,9 @@ def test_fifty_quick_injects_leave_one_keepalive_and_no_console_warning(opened, 
     assert states[-1] == "running" and states[:-1] == ["stopped"] * 49
     wait_for(lambda: client.status()["beats"] >= 2, 3 * INTERVAL, "the last one beating")
     assert page.keepalive_timers() == 1
-    warnings = [line for line in page.console if line.startswith(("warning:", "error:")) and "WebSocket" in line]
-    assert warnings == []
+    problems = [line for line in page.console[console_before:]
+                if line.startswith(("warning:", "error:", "pageerror:")) and line not in FRONTENDS_OWN]
+    assert problems == []
 
 
 def test_a_page_served_apart_from_its_server_asks_that_server_about_the_kernel(browser, tmp_path):

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from colab_jsalive import inject
+from colab_jsalive import _validate, inject
 from colab_jsalive._validate import seconds
 
 
@@ -38,9 +38,14 @@ def test_the_error_names_the_value():
         inject(-1)
 
 
-@pytest.mark.parametrize("value", [1, 60, 0.5, 2.5, Fraction(3, 2), timedelta(seconds=30), 86400, "30", "90s", "1m"])
-def test_good_intervals_are_accepted(value):
-    assert inject(value).active is False  # outside a kernel: inactive, but no error
+@pytest.mark.parametrize(("value", "expected"), [
+    (1, 1), (60, 60), (0.5, 0.5), (2.5, 2.5), (Fraction(3, 2), 1.5), (timedelta(seconds=30), 30), (86400, 86400),
+    ("30", 30), ("90s", 90), ("1m", 60),
+])
+def test_good_intervals_are_accepted_and_read_as_seconds(value, expected):
+    ka = inject(value)  # outside a kernel: inactive, but no error
+    assert ka.active is False
+    assert ka.status().interval == expected and type(ka.status().interval) is float
 
 
 def test_interval_under_one_second_warns_that_it_wastes_resources():
@@ -67,9 +72,12 @@ def test_max_duration_of_the_wrong_type_is_a_type_error(value):
         inject(max_duration=value)
 
 
-@pytest.mark.parametrize("value", [None, 1, 3600.5, timedelta(hours=2), "8h", "1h30m"])
-def test_good_max_durations_are_accepted(value):
-    inject(max_duration=value)
+@pytest.mark.parametrize(("value", "expected"), [
+    (None, None), (1, 1), (3600.5, 3600.5), (timedelta(hours=2), 7200), ("8h", 28800), ("1h30m", 5400),
+])
+def test_good_max_durations_are_accepted_and_read_as_seconds(value, expected):
+    assert inject(max_duration=value).active is False  # outside a kernel: inactive, but no error
+    assert _validate.max_duration(value) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
