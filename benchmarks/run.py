@@ -22,7 +22,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from tests.harness import (
-    JupyterServer, KernelClient, NotebookPage, StandaloneKernel, StaticServer, launch_browser, show_snippet,
+    Chromium, JupyterServer, KernelClient, NotebookPage, StandaloneKernel, StaticServer, show_snippet,
     wait_for, write_apart_page,
 )
 
@@ -439,7 +439,7 @@ def main() -> int:
         bench_inject(Path(tmp))
         bench_kernel_drain(Path(tmp))
         with sync_playwright() as playwright:
-            browser = launch_browser(playwright, Path(tmp) / "chromium-profile")
+            browser = Chromium(playwright, Path(tmp) / "chromium-profile")
             try:
                 print("In the browser")
                 bench_browser(browser, Path(tmp))

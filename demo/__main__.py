@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.harness import CullingCase, JupyterServer, change_theme, culling_trial, launch_browser, wait_for
+from tests.harness import Chromium, CullingCase, JupyterServer, change_theme, culling_trial, wait_for
 
 CULL_TIMEOUT = 20  # seconds idle before the server culls a kernel
 INTERVAL = 5.0  # seconds between beats
@@ -44,7 +44,7 @@ def main() -> int:
     print(f"Jupyter server with an idle culler: cull_idle_timeout={CULL_TIMEOUT} s, cull_connected=True")
     with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
         server = JupyterServer(Path(workdir), cull_idle_timeout=CULL_TIMEOUT).start()
-        browser = launch_browser(playwright, Path(workdir) / "chromium-profile")
+        browser = Chromium(playwright, Path(workdir) / "chromium-profile")
         try:
             (case,) = culling_trial(
                 browser, [CullingCase(server, "jupyterlab")], INTERVAL, OUTLIVE,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import FRONTENDS, JupyterServer, KernelClient, NotebookPage, launch_browser
+from tests.harness import FRONTENDS, Chromium, JupyterServer, KernelClient, NotebookPage
 
 # Cells the browser tests run in the notebook's kernel. Short intervals keep the tests quick; the
 # warning they cause (beats under 1 s waste resources) is expected here.
@@ -51,7 +51,7 @@ def browser(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = launch_browser(playwright, tmp_path_factory.mktemp("chromium-profile"))
+        chromium = Chromium(playwright, tmp_path_factory.mktemp("chromium-profile"))
         yield chromium
         chromium.close()
 

@@ -491,7 +491,7 @@ class NotebookPage:
         self.page.on("websocket", lambda ws: self.sockets.append(SocketLog(ws)))
         # The keep-alive's questions to the server about its kernel (the frontends' own requests for
         # the kernel list do not say no_track_activity), counted once answered.
-        self.kernel_checks_answered = 0
+        self._kernel_checks = 0
         self.page.on("requestfinished", self._finished)
         self.page.add_init_script(_TIMER_LEDGER_JS)
         self.page.goto(server.page_url(frontend, notebook, port=port), wait_until="domcontentloaded")
@@ -499,12 +499,12 @@ class NotebookPage:
 
     def _finished(self, request) -> None:
         if "/api/kernels?no_track_activity=1" in request.url:
-            self.kernel_checks_answered += 1
+            self._kernel_checks += 1
 
     def kernel_checks(self) -> int:
         """How many times the keep-alive has asked the server for its list of kernels and had an answer."""
         self.page.evaluate("0")  # let Playwright deliver the events it holds
-        return self.kernel_checks_answered
+        return self._kernel_checks
 
     def keepalive_delays(self, method: str) -> list[float]:
         """The delays, in ms, of the timers the keep-alive's ``method`` (a KeepAlive method: "beat",
@@ -856,6 +856,7 @@ class Chromium:
     """
 
     def __init__(self, playwright, profile: Path):
+        """``profile``: the shared profile's folder (empty, or one an earlier Chromium left)."""
         self._playwright = playwright
         self.shared = playwright.chromium.launch_persistent_context(
             profile, executable_path=chromium_executable(), args=CHROMIUM_ARGS,
@@ -883,11 +884,6 @@ class Chromium:
         self.shared.close()
         if self._apart is not None:
             self._apart.close()
-
-
-def launch_browser(playwright, profile: Path) -> Chromium:
-    """Chromium with its shared profile in ``profile`` (an empty or earlier profile folder)."""
-    return Chromium(playwright, profile)
 
 
 @dataclass

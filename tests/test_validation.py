@@ -9,8 +9,8 @@ from fractions import Fraction
 
 import pytest
 
-from colab_jsalive import _validate, inject
-from colab_jsalive._validate import seconds
+from colab_jsalive import inject
+from colab_jsalive._validate import max_duration, seconds
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +77,7 @@ def test_max_duration_of_the_wrong_type_is_a_type_error(value):
 ])
 def test_good_max_durations_are_accepted_and_read_as_seconds(value, expected):
     assert inject(max_duration=value).active is False  # outside a kernel: inactive, but no error
-    assert _validate.max_duration(value) == expected
+    assert max_duration(value) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
