@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import FRONTENDS, Chromium, JupyterServer, KernelClient, NotebookPage
+from tests.harness import FRONTENDS, Chromium, JupyterServer, KernelClient, NotebookPage, wait_for
 
 # Cells the browser tests run in the notebook's kernel. Short intervals keep the tests quick; the
 # warning they cause (beats under 1 s waste resources) is expected here.
@@ -71,6 +71,47 @@ def open_notebook(browser, server, frontend):
         client.close()
         page.close()
         server.shutdown_kernel(page.kernel_id)
+
+
+class Notebooks:
+    """Notebooks in one frontend for the tests of a module, each with no keep-alive and no cells: the
+    page the previous test used, emptied, while its kernel lives and answers (a page load costs seconds
+    of CPU), else a new one. Yields (page, kernel client), as open_notebook() does."""
+
+    def __init__(self, browser, server, frontend: str):
+        self.browser, self.server, self.frontend = browser, server, frontend
+        self.stack: contextlib.ExitStack | None = None
+        self.current: tuple[NotebookPage, KernelClient] | None = None
+
+    @contextlib.contextmanager
+    def __call__(self):
+        if self.current is not None and not self._emptied():
+            self.close()
+        if self.current is None:
+            self.stack = contextlib.ExitStack()
+            self.current = self.stack.enter_context(open_notebook(self.browser, self.server, self.frontend))
+        yield self.current
+
+    def _emptied(self) -> bool:
+        """Whether the current page could be made as good as new: its kernel (restarted or not) listed
+        and idle, the package imported, every keep-alive stopped and its timers gone, the cells deleted."""
+        page, client = self.current
+        try:
+            if page.kernel_id not in self.server.kernel_ids() or page.wait_kernel(30) != page.kernel_id:
+                return False
+            client.wait_iopub(30)  # after a restart, the client's subscription comes back late
+            client.run(PRELUDE + "colab_jsalive.inject(stop=True)", timeout=30)
+            wait_for(lambda: page.keepalive_timers() == 0, 30, "every keep-alive in the page to stop")
+            page.clear()
+            page.sockets = []  # a test reads the sockets of its own keep-alives only
+            return True
+        except (TimeoutError, RuntimeError):
+            return False
+
+    def close(self) -> None:
+        if self.stack is not None:
+            self.stack.close()
+        self.stack = self.current = None
 
 
 @pytest.fixture(scope="module", params=FRONTENDS)

@@ -324,6 +324,20 @@ _SAVE_JS = {
     "lab": "async () => { await window.jupyterapp.commands.execute('docmanager:save'); return true; }",
     "nbclassic": "async () => { await Jupyter.notebook.save_notebook(); return true; }",
 }
+# Deletes every cell but a new empty one at the top, through the notebook's own model.
+_CLEAR_JS = {
+    "lab": """() => {
+        const shared = window.jupyterapp.shell.currentWidget.content.model.sharedModel;
+        shared.insertCell(0, {cell_type: 'code', source: ''});
+        shared.deleteCellRange(1, shared.cells.length);
+    }""",
+    "nbclassic": """() => {
+        const nb = Jupyter.notebook;
+        const old = [...Array(nb.ncells()).keys()].map(i => i + 1);
+        nb.insert_cell_at_index('code', 0);
+        nb.delete_cells(old);
+    }""",
+}
 # Installed in every test page before its scripts run: a ledger of the timers the keep-alive's code
 # sets (those whose creation stack passes through a KeepAlive method), so that a test can count the
 # ones still pending and read the delays a method asked for. The page's own timers pass through
@@ -511,10 +525,10 @@ class NotebookPage:
         "disconnected", ...) has set in this page, in order."""
         return self.page.evaluate("m => window.__keepaliveDelays(m)", method)
 
-    def wait_kernel(self) -> str:
+    def wait_kernel(self, timeout: float = 120) -> str:
         """Wait until the frontend shows the notebook with a connected, idle kernel; return its id."""
         try:
-            return wait_for(lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]), 120,
+            return wait_for(lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]), timeout,
                             f"{self.frontend} to open {self.notebook} with a running kernel")
         except TimeoutError as error:
             raise TimeoutError(f"{error}; the page's kernel: {self.page.evaluate(_KERNEL_STATE_JS[self.family])}")
@@ -591,6 +605,11 @@ class NotebookPage:
 
     def save(self) -> None:
         self.page.evaluate(_SAVE_JS[self.family])
+
+    def clear(self) -> None:
+        """Delete every cell and its outputs, leaving one empty cell, and wait until the page shows that."""
+        self.page.evaluate(_CLEAR_JS[self.family])
+        wait_for(lambda: self.page.locator(_CELL_SELECTOR[self.family]).count() == 1, 30, "the cells deleted")
 
     def close(self) -> None:
         if self._own_context:

@@ -11,16 +11,23 @@ import threading
 import pytest
 
 from colab_jsalive._session import EXPIRED, REPLACED, STOPPED_FROM_BADGE
-from tests.conftest import open_notebook
+from tests.conftest import Notebooks
 from tests.harness import DroppingProxy, KernelClient, KernelSocket, NotebookPage, holds_for, wait_for
 
 INTERVAL = 0.5
 
 
+@pytest.fixture(scope="module")
+def notebooks(browser, server):
+    keeper = Notebooks(browser, server, "jupyterlab")
+    yield keeper
+    keeper.close()
+
+
 @pytest.fixture
-def lab(browser, server):
-    """A fresh notebook in JupyterLab, with its own kernel, for one test."""
-    with open_notebook(browser, server, "jupyterlab") as opened:
+def lab(notebooks):
+    """A notebook in JupyterLab with no keep-alive and no cells, for one test."""
+    with notebooks() as opened:
         yield opened
 
 

@@ -15,7 +15,7 @@ import signal
 
 import pytest
 
-from tests.conftest import PRELUDE, open_notebook
+from tests.conftest import PRELUDE, Notebooks
 from tests.harness import (FRONTENDS, JupyterServer, KernelClient, NotebookPage, StaticServer, holds_for,
                            show_snippet, wait_for, write_apart_page)
 
@@ -27,10 +27,18 @@ DIED = "the kernel died and the server restarted it: run inject() again"
 FRONTENDS_OWN = {"warning: [yjs#509] Not same Y.Doc"}
 
 
-@pytest.fixture(params=FRONTENDS)
-def opened(request, browser, server):
-    """A fresh notebook in each frontend, with its own kernel, for one test."""
-    with open_notebook(browser, server, request.param) as pair:
+@pytest.fixture(scope="module", params=FRONTENDS)
+def notebooks(request, browser, server):
+    keeper = Notebooks(browser, server, request.param)
+    yield keeper
+    keeper.close()
+
+
+@pytest.fixture
+def opened(notebooks):
+    """A notebook in each frontend with no keep-alive and no cells, for one test (the tests that end
+    their kernel come last: the others leave theirs for the next test)."""
+    with notebooks() as pair:
         yield pair
 
 
@@ -46,32 +54,6 @@ def ended_for_good(page: NotebookPage, session: str) -> None:
     holds_for(lambda: page.beats_sent(session) == sent, 3 * INTERVAL, "silence after the stop")
     assert page.keepalive_timers() == 0
     assert all(s.closed for s in page.keepalive_sockets() if session in s.beats)
-
-
-def test_a_kernel_shut_down_through_the_api_ends_the_keepalive_within_two_intervals(opened, server):
-    page, client = opened
-    cell, session = start(page)
-    server.shutdown_kernel(page.kernel_id)
-    # The page's socket stays open and silent, as for a busy kernel; the server tells them apart.
-    badge = page.wait_badge(cell, "stopped", 2 * INTERVAL + 10)
-    assert badge["reason"] == GONE
-    assert "shut down" in badge["text"] and "run inject() in a new kernel" in badge["text"]
-    ended_for_good(page, session)
-
-
-def test_a_killed_kernel_restarted_by_the_server_ends_the_keepalive_saying_it_died(opened, server):
-    page, client = opened
-    cell, session = start(page)
-    pid = int(client.run("import os\nprint(os.getpid())"))
-    os.kill(pid, signal.SIGKILL)
-    badge = page.wait_badge(cell, "stopped", 60)
-    assert badge["reason"] == DIED
-    ended_for_good(page, session)
-    # The server's new kernel process knows nothing of the old keep-alive.
-    client.wait_iopub()
-    client.run(PRELUDE)
-    status = client.status()
-    assert not status["active"] and status["beats"] == 0
 
 
 def test_a_busy_kernel_is_told_from_a_gone_one(opened, server):
@@ -157,6 +139,32 @@ def test_fifty_quick_injects_leave_one_keepalive_and_no_console_warning(opened, 
     problems = [line for line in page.console[console_before:]
                 if line.startswith(("warning:", "error:", "pageerror:")) and line not in FRONTENDS_OWN]
     assert problems == []
+
+
+def test_a_killed_kernel_restarted_by_the_server_ends_the_keepalive_saying_it_died(opened, server):
+    page, client = opened
+    cell, session = start(page)
+    pid = int(client.run("import os\nprint(os.getpid())"))
+    os.kill(pid, signal.SIGKILL)
+    badge = page.wait_badge(cell, "stopped", 60)
+    assert badge["reason"] == DIED
+    ended_for_good(page, session)
+    # The server's new kernel process knows nothing of the old keep-alive.
+    client.wait_iopub()
+    client.run(PRELUDE)
+    status = client.status()
+    assert not status["active"] and status["beats"] == 0
+
+
+def test_a_kernel_shut_down_through_the_api_ends_the_keepalive_within_two_intervals(opened, server):
+    page, client = opened
+    cell, session = start(page)
+    server.shutdown_kernel(page.kernel_id)
+    # The page's socket stays open and silent, as for a busy kernel; the server tells them apart.
+    badge = page.wait_badge(cell, "stopped", 2 * INTERVAL + 10)
+    assert badge["reason"] == GONE
+    assert "shut down" in badge["text"] and "run inject() in a new kernel" in badge["text"]
+    ended_for_good(page, session)
 
 
 def test_a_page_served_apart_from_its_server_asks_that_server_about_the_kernel(browser, tmp_path):

@@ -2,8 +2,8 @@
 
 A worker takes a *unit* of tests at a time, and tests that share something costly must be one unit, or
 every worker would build it again: a module's long trial (the hub, the culling trial, a server stopped
-and started again), its TensorFlow probes, its wheel, or its notebook open in one frontend (the
-module-scoped ``notebook`` fixture). All
+and started again), its TensorFlow probes, its wheel, or its notebook page open in one frontend (the
+module-scoped ``notebook`` and ``notebooks`` fixtures). All
 other tests are units of one. The units are told apart by test id alone, since pytest-xdist's scheduler
 runs where no test is collected (its own ``xdist_group`` mark relies on rewriting test ids, which
 pytest 9.2 no longer allows). The long units come first, so that they run beside all the others.
@@ -15,10 +15,11 @@ import re
 
 import pytest
 
-# Modules whose tests form one unit, longest first: each shares a module-scoped trial or build.
-WHOLE_MODULES = ("test_hub.py", "test_culling.py", "test_gpu.py", "test_packaging.py")
+# Modules whose tests form one unit, longest first: each shares a module-scoped trial, build or page.
+WHOLE_MODULES = ("test_hub.py", "test_faults.py", "test_culling.py", "test_gpu.py", "test_packaging.py")
 # Modules whose tests share a notebook per frontend (module-scoped fixtures): one unit per frontend.
-NOTEBOOK_PER_FRONTEND = ("test_browser.py", "test_badge.py", "test_saved_notebook.py", "test_output_text.py")
+NOTEBOOK_PER_FRONTEND = ("test_browser.py", "test_badge.py", "test_saved_notebook.py", "test_output_text.py",
+                         "test_kernel_gone.py")
 # Tests (module::function) whose cases, one per frontend, read one shared trial: one unit.
 SHARED_TRIALS = ("test_kernel_gone.py::test_a_server_stopped_and_started_again_says_unreachable_then_gone",)
 _FRONTEND = re.compile(r"\[(jupyterlab|notebook|nbclassic)\]$")
