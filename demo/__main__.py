@@ -41,7 +41,9 @@ def screenshot_themes(badge) -> None:
 
 def main() -> int:
     OUTPUT.mkdir(exist_ok=True)
-    print(f"Jupyter server with an idle culler: cull_idle_timeout={CULL_TIMEOUT} s, cull_connected=True")
+    print(f"Jupyter server with an idle culler: cull_idle_timeout={CULL_TIMEOUT} s, cull_connected=True\n"
+          "(cull_connected=True is what lets the culler take the control: jupyter_server's default, False,\n"
+          "never culls a kernel with a page open, keep-alive or not)")
     with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
         server = JupyterServer(Path(workdir), cull_idle_timeout=CULL_TIMEOUT).start()
         browser = Chromium(playwright, Path(workdir) / "chromium-profile")
@@ -76,7 +78,8 @@ def main() -> int:
         if n == 0:
             print("  ".join("-" * width for width in widths))
     print("\nbadge screenshots: " + ", ".join(str(path) for path in SCREENSHOTS.values()))
-    print("OK: the kernel with inject() outlived the idle culler; the control kernel was culled.")
+    print("OK: the kernel with inject() outlived the idle culler; the control kernel was culled\n"
+          "(it died because this server sets cull_connected=True; see \"Do you need it?\" in the README).")
     return 0
 
 

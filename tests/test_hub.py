@@ -11,7 +11,8 @@ proxy, in JupyterLab unless said otherwise; their pages' sockets carry the hub's
 
 - alice runs inject() in a visible tab, and presses Stop at the end;
 - dave runs inject(max_duration=...) and then switches to another tab (the page becomes hidden);
-- erin runs inject() and then a cell that prints nothing for longer than the hub culler's timeout;
+- erin runs inject() and then a cell that prints nothing for longer than the hub culler's timeout
+  (its beats queue behind the cell);
 - frank runs inject() in the classic notebook;
 - bob, a control, leaves his notebook open without a keep-alive;
 - carol, a control, runs a cell and closes her tab.
@@ -30,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.harness import NotebookPage, wait_for
+from tests.harness import NotebookPage, hide_page, wait_for
 from tests.hub import JupyterHub
 
 KERNEL_CULL = 10  # seconds: the single-user servers' cull_idle_timeout
@@ -40,13 +41,6 @@ INTERVAL = 2.0  # the keep-alive's beat
 WATCH = 3 * HUB_CULL + 10  # how long everyone is watched after the last inject()
 MAX_DURATION = WATCH + 15  # dave's keep-alive ends by itself after this
 PRELUDE = "import warnings\nwarnings.simplefilter('ignore')\nimport colab_jsalive\n"
-# Tells the page, as the browser does when a person switches tabs, that it is hidden.
-HIDE_PAGE = """() => {
-    Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
-    Object.defineProperty(document, 'hidden', {configurable: true, get: () => true});
-    document.dispatchEvent(new Event('visibilitychange'));
-    return document.visibilityState;
-}"""
 
 
 @dataclass
@@ -130,7 +124,7 @@ def trial(browser, tmp_path_factory):
             person = people[name] = open_through_hub(browser, hub, name, frontend)
             person.cell, person.notes["session"] = person.page.start_keepalive(code)
             person.started = time.monotonic()
-        people["dave"].notes["visibility"] = people["dave"].page.page.evaluate(HIDE_PAGE)
+        people["dave"].notes["visibility"] = hide_page(people["dave"].page)
         # erin's cell prints nothing for longer than the hub culler's timeout, then says it is done.
         people["erin"].notes["silent_cell"] = people["erin"].page.run(
             f"import time\ntime.sleep({WATCH})\nprint('silent cell done')")
@@ -200,7 +194,10 @@ def test_max_duration_ends_a_hidden_pages_keepalive_and_the_kernel_is_then_culle
     wait_culled(dave, "max_duration")
 
 
-def test_a_long_silent_cell_with_the_keepalive_keeps_kernel_and_server(trial):
+def test_beats_queued_behind_a_long_silent_cell_are_answered_when_it_ends(trial):
+    """erin's kernel and server live through the cell, but that credits the platform: the kernel culler
+    keeps a busy kernel (cull_busy is off, its default) and her open tab keeps the server, as bob's
+    does (test_difference.py measures the busy cell with and without the keep-alive)."""
     hub, people = trial
     erin = people["erin"]
     assert survived(erin), f"erin's kernel gone after {erin.kernel_gone} s, server after {erin.server_gone} s"

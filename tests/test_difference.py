@@ -1,0 +1,152 @@
+"""When does the keep-alive make the difference to jupyter_server's kernel culler? Measured, with and
+without it, for every setting of the culler that decides, in every situation a notebook is left in.
+
+jupyter_server culls a kernel whose last activity (a message on its iopub channel) is older than
+``cull_idle_timeout``, unless it has a connection (a page open on it) and ``cull_connected`` is off, or
+it is busy and ``cull_busy`` is off; both are off by default (DESIGN.md section 8). Four real servers,
+one for each pair of those two settings, each with a CULL_TIMEOUT culler; on each, every SITUATION twice,
+in notebooks of their own: once with inject() run first, once without. Every kernel is watched for WATCH
+seconds from the moment its situation began: it *survived* if its server still listed it then, it was
+*culled* if it went before. All 40 run side by side (a culler acts on each kernel alone).
+
+The pages are the classic notebook's where this environment serves it (the cheapest page to load): the
+culler reads only the kernel's messages and connections, which every frontend makes alike.
+
+FINDINGS is what the runs showed, and what each test asserts; the README's "Do you need it?" table
+states it. Where both runs of a situation survive, the platform kept the kernel; where both are culled,
+nothing in a page can help.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from tests.harness import FRONTENDS, JupyterServer, KernelWatch, NotebookPage, hide_page, wait_for
+
+CULL_TIMEOUT = 10  # seconds: short, so the run is quick, yet long against the 2 s beat
+INTERVAL = 2.0
+WATCH = 3 * CULL_TIMEOUT + 5  # how long after its situation began a kernel must be listed to have survived
+PRINT_EVERY = 3  # seconds between the lines of the printing cell, well inside CULL_TIMEOUT
+FRONTEND = "nbclassic" if "nbclassic" in FRONTENDS else FRONTENDS[0]
+SETTINGS = [(connected, busy) for connected in (False, True) for busy in (False, True)]
+SITUATIONS = ("idle, tab visible", "idle, tab hidden", "busy, silent cell", "busy, cell printing", "tab closed")
+
+
+def finding(cull_connected: bool, cull_busy: bool, situation: str) -> tuple[str, str, str]:
+    """What happened to the kernel (without the keep-alive, with it), and why."""
+    if situation == "tab closed":
+        return "culled", "culled", "no page, no beat: nothing in a page can help once the tab is closed"
+    if situation == "busy, cell printing":
+        return "survived", "survived", "the cell's output is activity: the running cell keeps its kernel"
+    if situation == "busy, silent cell":
+        if cull_busy and cull_connected:
+            return "culled", "culled", ("the beats wait in the kernel's queue behind the cell and nothing "
+                                        "reaches its iopub channel: no page can keep a silent busy kernel here")
+        return "survived", "survived", ("jupyter_server keeps a busy kernel (cull_busy off) or a connected one "
+                                        "(cull_connected off) by itself")
+    if not cull_connected:
+        return "survived", "survived", "an open page keeps an idle kernel by itself (cull_connected off)"
+    return "culled", "survived", "the beats are the kernel's only activity: here the keep-alive is the difference"
+
+
+@dataclass
+class Run:
+    """One notebook of the trial: a situation on a server, with or without the keep-alive."""
+
+    server: JupyterServer
+    situation: str
+    keepalive: bool
+    page: NotebookPage | None = None
+    kernel_id: str = ""
+    cell: int = -1  # the inject() cell
+    began: float = 0.0  # time.monotonic() when the situation was set up
+    beats: int = 0  # the badge's count when the tab was closed or the watch ended
+    outcome: str = ""  # "survived" or "culled"
+
+
+def busy(server: JupyterServer, kernel_id: str) -> bool:
+    return server.api("GET", f"api/kernels/{kernel_id}")["execution_state"] == "busy"
+
+
+def set_up(browser, run: Run, number: int) -> None:
+    """Open the run's notebook, start the keep-alive if it has one, and leave the notebook in its situation."""
+    server = run.server
+    run.page = NotebookPage(browser, server, FRONTEND, server.new_notebook(f"run{number}.ipynb"))
+    run.kernel_id = run.page.kernel_id
+    if run.keepalive:
+        run.cell, _ = run.page.start_keepalive(f"import colab_jsalive\nka = colab_jsalive.inject(interval={INTERVAL})")
+    else:
+        wait_for(lambda: not busy(server, run.kernel_id), 30, "the new kernel idle")
+    if run.situation == "idle, tab hidden":
+        assert hide_page(run.page) == "hidden"
+    elif run.situation.startswith("busy"):
+        if run.situation == "busy, silent cell":
+            run.page.run("import time\ntime.sleep(600)")
+        else:
+            run.page.run(f"import time\nfor n in range(200):\n    print(n, flush=True)\n    time.sleep({PRINT_EVERY})")
+        wait_for(lambda: busy(server, run.kernel_id), 30, "the kernel busy with the cell")
+    elif run.situation == "tab closed":
+        run.beats = int(run.page.badge_data(run.cell)["beats"]) if run.keepalive else 0
+        run.page.close()
+        run.page = None
+        wait_for(lambda: server.api("GET", f"api/kernels/{run.kernel_id}")["connections"] == 0, 30,
+                 "the closed tab's connections gone")
+    run.began = time.monotonic()
+
+
+@pytest.fixture(scope="module")
+def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Run]:
+    servers = {}
+    try:
+        for connected, busy_ in SETTINGS:
+            servers[connected, busy_] = JupyterServer(tmp_path_factory.mktemp("difference"),
+                                                      cull_idle_timeout=CULL_TIMEOUT, cull_connected=connected,
+                                                      cull_busy=busy_).start()
+        runs = {(connected, busy_, situation, keepalive): Run(servers[connected, busy_], situation, keepalive)
+                for connected, busy_ in SETTINGS for situation in SITUATIONS for keepalive in (False, True)}
+        watcher = KernelWatch(servers.values())
+        try:
+            for number, run in enumerate(runs.values()):
+                set_up(browser, run, number)
+                watcher.track(run.server, run.kernel_id)
+
+            def decided(run: Run) -> bool:
+                seen = watcher[run.kernel_id]
+                return seen.gone_at is not None or (seen.listed_at or 0) >= run.began + WATCH
+
+            # No answer within 30 s of the last watch's end leaves a run undecided, and its test fails.
+            wait_for(lambda: all(decided(run) for run in runs.values()),
+                     max(run.began for run in runs.values()) + WATCH + 30 - time.monotonic(),
+                     "every kernel culled or watched for WATCH seconds", poll=0.5)
+            for run in runs.values():
+                seen = watcher[run.kernel_id]
+                if seen.gone_at is not None and seen.gone_at < run.began + WATCH:
+                    run.outcome = "culled"
+                elif (seen.listed_at or 0) >= run.began + WATCH:
+                    run.outcome = "survived"
+                if run.keepalive and run.page is not None:
+                    run.beats = int(run.page.badge_data(run.cell)["beats"])
+        finally:
+            watcher.close()
+        yield runs
+        for run in runs.values():
+            if run.page is not None:
+                run.page.close()
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.mark.parametrize("situation", SITUATIONS)
+@pytest.mark.parametrize(("cull_connected", "cull_busy"), SETTINGS,
+                         ids=[f"cull_connected={c},cull_busy={b}" for c, b in SETTINGS])
+def test_what_the_kernel_culler_does_without_and_with_the_keepalive(trial, cull_connected, cull_busy, situation):
+    without, with_, why = finding(cull_connected, cull_busy, situation)
+    control, keep = trial[cull_connected, cull_busy, situation, False], trial[cull_connected, cull_busy, situation, True]
+    assert keep.beats >= 1, "the keep-alive never beat"  # it ran: a survival without beats credits nothing
+    seen = {"without the keep-alive": control.outcome, "with it": keep.outcome}
+    assert seen == {"without the keep-alive": without, "with it": with_}, \
+        f"cull_connected={cull_connected}, cull_busy={cull_busy}, {situation}: expected {without}/{with_} ({why})"
