@@ -10,6 +10,8 @@ the kernel only through ``google.colab.kernel.invokeFunction``, i.e. by messages
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from colab_jsalive._session import EXPIRED, REPLACED, STOPPED
@@ -161,3 +163,34 @@ def test_colab_emulation_detects_a_reach_outside_the_frame(colab):
                              "display(Javascript('try { window.parent.document } catch (e) {}'))")["outputs"]
     wait_for(lambda: colab.violations() == ["parent"], 10, "the violation to be recorded")
     colab.page.frames[1].evaluate("window.__violations.length = 0")  # keep the fixture's check clean
+
+
+def test_colab_emulation_every_beat_moves_the_fields_googles_client_reads_and_without_beats_they_stay(
+        colab, browser, colab_server, pages):
+    """Google's own Colab client (colab-vscode, keep-alive.ts) keeps a runtime while a kernel has a
+    connection and is busy or starting, or had activity within the hour: the kernel's
+    ``connections``, ``execution_state`` and ``last_activity`` in the runtime's api/kernels (DESIGN.md
+    section 8). Through the Colab channel, each answered beat moves ``last_activity`` forward; beside it,
+    a kernel open in the same emulated page without the keep-alive keeps its ``last_activity`` where it
+    was. Both stay connected. (What counts is an hour there; the fields are what this shows.)"""
+    control = ColabPage(browser, colab_server, pages)
+    try:
+        def model(page):  # the kernel's model, with last_activity as a datetime
+            kernel = colab_server.api("GET", f"api/kernels/{page.kernel_id}")
+            kernel["last_activity"] = datetime.fromisoformat(kernel["last_activity"].replace("Z", "+00:00"))
+            return kernel
+
+        control_before = model(control)["last_activity"]
+        frame = colab.inject()
+        colab.wait_badge(frame, "running")
+        for _ in range(3):  # never status(): a cell of the test's own would be activity too
+            beats, before = int(colab.badge(frame)["beats"]), model(colab)["last_activity"]
+            wait_for(lambda: int(colab.badge(frame)["beats"]) > beats, 20, "the next answered beat")
+            kept = wait_for(lambda: (m := model(colab))["last_activity"] > before and m, 10,
+                            "last_activity moved by the beat")
+            assert kept["connections"] >= 1 and kept["execution_state"] in ("idle", "busy")
+        left = model(control)
+        assert left["last_activity"] == control_before, "the control kernel had activity of its own"
+        assert left["connections"] >= 1 and left["execution_state"] == "idle"
+    finally:
+        control.close()

@@ -6,7 +6,7 @@ jupyterhub-idle-culler stops whole servers whose last activity, as the hub knows
 HUB_CULL seconds. Servers report activity every ACTIVITY_INTERVAL seconds, and the hub reads the
 proxy's every ACTIVITY_INTERVAL seconds.
 
-Six people log in through the hub's login page at the same time and open a notebook through the
+Seven people log in through the hub's login page at the same time and open a notebook through the
 proxy, in JupyterLab unless said otherwise; their pages' sockets carry the hub's cookies:
 
 - alice runs inject() in a visible tab, and presses Stop at the end;
@@ -14,6 +14,7 @@ proxy, in JupyterLab unless said otherwise; their pages' sockets carry the hub's
 - erin runs inject() and then a cell that prints nothing for longer than the hub culler's timeout
   (its beats queue behind the cell);
 - frank runs inject() in the classic notebook;
+- hank runs inject() and then closes his tab;
 - bob, a control, leaves his notebook open without a keep-alive;
 - carol, a control, runs a cell and closes her tab.
 
@@ -120,11 +121,14 @@ def trial(browser, tmp_path_factory):
             ("dave", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration={MAX_DURATION})"),
             ("erin", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='erin')"),
             ("frank", "nbclassic", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='frank')"),
+            ("hank", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='hank')"),
         ):
             person = people[name] = open_through_hub(browser, hub, name, frontend)
             person.cell, person.notes["session"] = person.page.start_keepalive(code)
             person.started = time.monotonic()
         people["dave"].notes["visibility"] = hide_page(people["dave"].page)
+        people["hank"].notes["beats"] = int(people["hank"].page.badge_data(people["hank"].cell)["beats"])
+        people["hank"].page.close()  # hank closes his tab, keep-alive and all
         # erin's cell prints nothing for longer than the hub culler's timeout, then says it is done.
         people["erin"].notes["silent_cell"] = people["erin"].page.run(
             f"import time\ntime.sleep({WATCH})\nprint('silent cell done')")
@@ -216,10 +220,14 @@ def test_an_idle_kernel_in_an_open_tab_is_culled_while_its_server_lives(trial):
     assert bob.server_gone is None, f"bob's server (tab open) was culled after {bob.server_gone} s"
 
 
-def test_a_closed_tabs_server_is_culled_by_the_hub(trial):
+def test_a_closed_tabs_server_is_culled_by_the_hub_with_or_without_the_keepalive(trial):
+    """Nothing in a page can help once the tab is closed: hank's keep-alive beat, then his tab closed."""
     hub, people = trial
-    carol = people["carol"]
+    carol, hank = people["carol"], people["hank"]
     assert carol.server_gone is not None, "carol's server lived on with her tab closed"
+    assert hank.notes["beats"] >= 1, "hank's keep-alive never beat before his tab closed"
+    assert hank.server_gone is not None, "hank's server lived on with his tab closed"
+
 
 
 def saved_notebook(person: Person) -> str:
