@@ -69,6 +69,7 @@ class Row:
     extra: str  # the extra of pyproject.toml whose requirements (the tests' needs) join the pins
     frontends: tuple[str, ...]
     about: str
+    tests: tuple[str, ...] = ()  # the row's own tests, beside TESTS
 
 
 ROWS = (
@@ -83,6 +84,10 @@ ROWS = (
         "JupyterLab 4.2, Notebook 7.2"),
     Row("newest", "3.13", None, "test", ALL_FRONTENDS,
         "the newest releases: IPython 9, ipykernel 7, JupyterLab 4, Notebook 7, tensorflow-cpu"),
+    Row("sagemaker-3.9", "3.12", "sagemaker-3.9.txt", "test-tools", ("jupyterlab",),
+        "SageMaker Studio's JupyterLab (SageMaker Distribution 3.9.10): IPython 8.37, ipykernel 7.3, "
+        "jupyter_server 2.20, JupyterLab 4.4, Amazon's jupyter-activity-monitor-extension 0.3.2",
+        tests=("tests/test_sagemaker.py",)),
 )
 
 
@@ -300,7 +305,7 @@ def run_tests(row: Row, venv: Path) -> str:
     python = venv / "bin/python"
     has_tensorflow = subprocess.run([python, "-c", "import importlib.util as u; "
                                      "raise SystemExit(u.find_spec('tensorflow') is None)"]).returncode == 0
-    tests = [str(ROOT / t) for t in TESTS + (GPU_TESTS if has_tensorflow else ())]
+    tests = [str(ROOT / t) for t in TESTS + row.tests + (GPU_TESTS if has_tensorflow else ())]
     scratch = WORK / row.name
     scratch.mkdir(parents=True, exist_ok=True)
     # Run from outside the checkout, with the checkout appended to sys.path (for the tests package):

@@ -122,14 +122,15 @@ class JupyterServer:
 
     def __init__(self, workdir: Path, base_url: str = "/", cull_idle_timeout: int | None = None,
                  cull_interval: int = 2, cull_connected: bool = True, cull_busy: bool = False,
-                 env: dict | None = None, args: tuple[str, ...] = ()):
+                 env: dict | None = None, args: tuple[str, ...] = (), token: str | None = None):
         """``cull_idle_timeout`` switches the kernel culler on. ``cull_connected`` is True here, unlike
         jupyter_server's default, so that an open page does not protect an idle kernel by itself;
-        ``cull_busy`` keeps jupyter_server's default (a busy kernel is never culled)."""
+        ``cull_busy`` keeps jupyter_server's default (a busy kernel is never culled). ``token=""`` runs
+        the server without one, as SageMaker Studio does behind its own proxy."""
         self.workdir = Path(workdir)
         self.root = self.workdir / "notebooks"
         self.base_url = base_url
-        self.token = "tok-" + secrets.token_hex(12)
+        self.token = "tok-" + secrets.token_hex(12) if token is None else token
         self.port = free_port()
         self.cull_idle_timeout = cull_idle_timeout
         self.cull_interval = cull_interval
@@ -239,7 +240,8 @@ class JupyterServer:
             f"{self.url}{path}{sep}no_track_activity=1",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+            headers={"Content-Type": "application/json",
+                     **({"Authorization": f"token {self.token}"} if self.token else {})},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             data = response.read()
@@ -272,7 +274,7 @@ class JupyterServer:
 
             path = f"{nbclassic_path()}/notebooks/{notebook}".lstrip("/")
         url = self.url if port is None else f"http://127.0.0.1:{port}{self.base_url}"
-        return f"{url}{path}?token={self.token}"
+        return f"{url}{path}?token={self.token}" if self.token else f"{url}{path}"
 
 
 # In-page helpers. Lab and Notebook 7 expose their app (expose_app_in_browser); cells are added and run
