@@ -950,13 +950,18 @@ class CullingCase:
         assert self.server.cull_idle_timeout, "a culling trial needs a server with an idle culler"
 
 
+def utc_time(stamp: str):
+    """A time as Jupyter's, JupyterHub's and SageMaker's APIs give it (ISO 8601 in UTC, ending in "Z" or
+    "z", which Python 3.10's fromisoformat does not read), as an aware datetime."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.rstrip("Zz") + "+00:00" if stamp[-1] in "Zz" else stamp)
+
+
 def activity_age(kernel: dict, asked) -> float:
     """Seconds from a kernel's ``last_activity``, as the server's api/kernels reports it, to ``asked``
     (when the question was sent, a UTC datetime)."""
-    from datetime import datetime
-
-    last = datetime.fromisoformat(kernel["last_activity"].replace("Z", "+00:00"))
-    return (asked - last).total_seconds()
+    return (asked - utc_time(kernel["last_activity"])).total_seconds()
 
 
 @dataclass

@@ -10,13 +10,11 @@ the kernel only through ``google.colab.kernel.invokeFunction``, i.e. by messages
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from colab_jsalive._session import EXPIRED, REPLACED, STOPPED
 from tests.conftest import COLAB_EMULATION, PRELUDE
-from tests.harness import JupyterServer, KernelClient, StaticServer, holds_for, wait_for
+from tests.harness import JupyterServer, KernelClient, StaticServer, holds_for, utc_time, wait_for
 
 INTERVAL = 0.5
 
@@ -177,7 +175,7 @@ def test_colab_emulation_every_beat_moves_the_fields_googles_client_reads_and_wi
     try:
         def model(page):  # the kernel's model, with last_activity as a datetime
             kernel = colab_server.api("GET", f"api/kernels/{page.kernel_id}")
-            kernel["last_activity"] = datetime.fromisoformat(kernel["last_activity"].replace("Z", "+00:00"))
+            kernel["last_activity"] = utc_time(kernel["last_activity"])
             return kernel
 
         control_before = model(control)["last_activity"]

@@ -113,20 +113,18 @@ def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Run]:
                 set_up(browser, run, number)
                 watcher.track(run.server, run.kernel_id)
 
-            def decided(run: Run) -> bool:
+            def outcome(run: Run) -> str:  # "" while undecided
                 seen = watcher[run.kernel_id]
-                return seen.gone_at is not None or (seen.listed_at or 0) >= run.began + WATCH
+                if seen.gone_at is not None and seen.gone_at < run.began + WATCH:
+                    return "culled"
+                return "survived" if (seen.listed_at or 0) >= run.began + WATCH else ""
 
             # No answer within 30 s of the last watch's end leaves a run undecided, and its test fails.
-            wait_for(lambda: all(decided(run) for run in runs.values()),
+            wait_for(lambda: all(outcome(run) for run in runs.values()),
                      max(run.began for run in runs.values()) + WATCH + 30 - time.monotonic(),
                      "every kernel culled or watched for WATCH seconds", poll=0.5)
             for run in runs.values():
-                seen = watcher[run.kernel_id]
-                if seen.gone_at is not None and seen.gone_at < run.began + WATCH:
-                    run.outcome = "culled"
-                elif (seen.listed_at or 0) >= run.began + WATCH:
-                    run.outcome = "survived"
+                run.outcome = outcome(run)
                 if run.keepalive and run.page is not None:
                     run.beats = int(run.page.badge_data(run.cell)["beats"])
         finally:

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.harness import NotebookPage, hide_page, wait_for
+from tests.harness import NotebookPage, hide_page, utc_time, wait_for
 from tests.hub import JupyterHub
 
 KERNEL_CULL = 10  # seconds: the single-user servers' cull_idle_timeout
@@ -140,7 +140,7 @@ def trial(browser, tmp_path_factory):
 
 def age(timestamp: str) -> float:
     """Seconds since a time the hub's REST API gives (ISO 8601, UTC)."""
-    return (datetime.now(timezone.utc) - datetime.fromisoformat(timestamp.replace("Z", "+00:00"))).total_seconds()
+    return (datetime.now(timezone.utc) - utc_time(timestamp)).total_seconds()
 
 
 def wait_culled(person: Person, after: str) -> None:
@@ -227,7 +227,6 @@ def test_a_closed_tabs_server_is_culled_by_the_hub_with_or_without_the_keepalive
     assert carol.server_gone is not None, "carol's server lived on with her tab closed"
     assert hank.notes["beats"] >= 1, "hank's keep-alive never beat before his tab closed"
     assert hank.server_gone is not None, "hank's server lived on with his tab closed"
-
 
 
 def saved_notebook(person: Person) -> str:
