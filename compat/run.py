@@ -40,7 +40,7 @@ PACKAGE = "colab-jsalive"
 ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
 PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
 # The versions each row reports, so that a log says what "newest" was on the day it ran.
-SHOWN = ("ipython", "ipykernel", "comm", "jupyter-server", "jupyterlab", "notebook", "nbclassic",
+SHOWN = ("ipython", "ipykernel", "comm", "jupyter-server", "jupyterlab", "notebook", "nbclassic", "jupyter-collaboration",
          "tensorflow", "tensorflow-cpu", "keras")
 
 # What every row runs. The culling trial and the kernel faults open each frontend named by the row
@@ -70,6 +70,7 @@ class Row:
     frontends: tuple[str, ...]
     about: str
     tests: tuple[str, ...] = ()  # the row's own tests, beside TESTS
+    common: bool = True  # False: the row runs its own tests only (a variant of another row's stack)
 
 
 ROWS = (
@@ -88,6 +89,13 @@ ROWS = (
         "SageMaker Studio's JupyterLab (SageMaker Distribution 3.9.10): IPython 8.37, ipykernel 7.3, "
         "jupyter_server 2.20, JupyterLab 4.4, Amazon's jupyter-activity-monitor-extension 0.3.2",
         tests=("tests/test_sagemaker.py",)),
+    Row("sagemaker-3.9-shared", "3.12", "sagemaker-3.9-shared.txt", "test-tools", ("jupyterlab",),
+        "a SageMaker Studio shared space: the sagemaker-3.9 row's stack with jupyter-collaboration 3.1.2, "
+        "the server started with --collaborative", tests=("tests/test_sagemaker_shared.py",), common=False),
+    Row("collaboration-5", "3.12", "collaboration-5.txt", "test-tools", ("jupyterlab",),
+        "the same shared space on the newest real-time collaboration: jupyter-collaboration 5.0, "
+        "JupyterLab 4.6, IPython 9, Amazon's activity monitor", tests=("tests/test_sagemaker_shared.py",),
+        common=False),
 )
 
 
@@ -168,6 +176,13 @@ def find_python(version: str) -> Path:
                     f"on PATH): install it (pyenv install {version}) to run this row")
 
 
+def pins_text(path: Path) -> str:
+    """A pins file's text with that of every file it includes (``-r other.txt``), which pins too."""
+    text = path.read_text()
+    included = [line.split(None, 1)[1] for line in text.splitlines() if line.startswith("-r ")]
+    return text + "".join(pins_text(path.parent / name) for name in included)
+
+
 def environment(row: Row, python: Path) -> Path:
     """The row's virtual environment, with its pins and the tests' requirements installed: the one an
     earlier run built from the same pins and interpreter, else a new one (replacing the row's older ones)."""
@@ -178,7 +193,7 @@ def environment(row: Row, python: Path) -> Path:
     # The stamp names the pins by file name and content, not by path: a clone anywhere reuses the
     # environment an earlier clone built from the same pins.
     stamp = hashlib.sha256(json.dumps([str(python), python_version(python), row.pins, needs,
-                                       (HERE / row.pins).read_text() if row.pins else ""]).encode()).hexdigest()
+                                       pins_text(HERE / row.pins) if row.pins else ""]).encode()).hexdigest()
     venv = CACHE / f"{row.name}-{stamp[:16]}"
     stamp_file = venv / ".compat-stamp"
     fresh = not (stamp_file.exists() and stamp_file.read_text() == stamp)
@@ -305,7 +320,8 @@ def run_tests(row: Row, venv: Path) -> str:
     python = venv / "bin/python"
     has_tensorflow = subprocess.run([python, "-c", "import importlib.util as u; "
                                      "raise SystemExit(u.find_spec('tensorflow') is None)"]).returncode == 0
-    tests = [str(ROOT / t) for t in TESTS + row.tests + (GPU_TESTS if has_tensorflow else ())]
+    common = TESTS + (GPU_TESTS if has_tensorflow else ()) if row.common else ()
+    tests = [str(ROOT / t) for t in common + row.tests]
     scratch = WORK / row.name
     scratch.mkdir(parents=True, exist_ok=True)
     # Run from outside the checkout, with the checkout appended to sys.path (for the tests package):

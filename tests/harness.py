@@ -866,6 +866,62 @@ def hide_page(page: NotebookPage) -> str:
     return page.page.evaluate(_HIDE_PAGE_JS)
 
 
+def start_busy_cell(page: NotebookPage, print_every: float | None = None) -> None:
+    """Start a long cell in ``page`` and wait until its kernel is busy with it: a silent one (a model
+    training with no progress output), or one that prints a line every ``print_every`` seconds."""
+    if print_every is None:
+        page.run("import time\ntime.sleep(600)")
+    else:
+        page.run(f"import time\nfor n in range(200):\n    print(n, flush=True)\n    time.sleep({print_every})")
+    wait_for(lambda: page.server.api("GET", f"api/kernels/{page.kernel_id}")["execution_state"] == "busy", 30,
+             "the kernel busy with the cell")
+
+
+# The situations a notebook is left in, for the trials with and without the keep-alive.
+SITUATIONS = ("idle, tab visible", "idle, tab hidden", "busy, silent cell", "busy, cell printing", "tab closed")
+
+
+@dataclass
+class TrialRun:
+    """One notebook of a with-and-without trial: a situation on a server, with or without the keep-alive."""
+
+    server: JupyterServer
+    situation: str
+    keepalive: bool
+    page: NotebookPage | None = None
+    kernel_id: str = ""
+    cell: int = -1  # the inject() cell
+    beats: int = 0  # the badge's count when the tab was closed or the watch ended
+    errors: tuple[str, ...] = ()  # the page's errors, read then too
+
+    def set_up(self, browser: Chromium, frontend: str, notebook: str, interval: float, print_every: float) -> None:
+        """Open ``notebook``, run inject(interval=...) if this run has the keep-alive (else wait for the
+        new kernel to be idle), and leave the notebook in the run's situation."""
+        self.page = NotebookPage(browser, self.server, frontend, notebook)
+        self.kernel_id = self.page.kernel_id
+        if self.keepalive:
+            self.cell, _ = self.page.start_keepalive(
+                f"import colab_jsalive\nka = colab_jsalive.inject(interval={interval})")
+        else:
+            wait_for(lambda: self.server.api("GET", f"api/kernels/{self.kernel_id}")["execution_state"] == "idle",
+                     30, "the new kernel idle")
+        if self.situation == "idle, tab hidden":
+            assert hide_page(self.page) == "hidden"
+        elif self.situation.startswith("busy"):
+            start_busy_cell(self.page, print_every if self.situation == "busy, cell printing" else None)
+        elif self.situation == "tab closed":
+            self.read_page()
+            self.page.close()
+            self.page = None
+            wait_for(lambda: self.server.api("GET", f"api/kernels/{self.kernel_id}")["connections"] == 0, 30,
+                     "the closed tab's connections gone")
+
+    def read_page(self) -> None:
+        """Read the beats and the errors from the page, while it is open."""
+        self.beats = int(self.page.badge_data(self.cell)["beats"]) if self.keepalive else 0
+        self.errors = tuple(line for line in self.page.console if line.startswith("pageerror:"))
+
+
 def show_snippet(page, code: str) -> None:
     """Run a rendered snippet in ``page`` as Jupyter runs an output's JavaScript: with ``element`` bound
     to the output node (the page's ``#out``)."""

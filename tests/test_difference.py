@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.harness import FRONTENDS, JupyterServer, KernelWatch, NotebookPage, hide_page, wait_for
+from tests.harness import FRONTENDS, SITUATIONS, JupyterServer, KernelWatch, TrialRun, wait_for
 
 CULL_TIMEOUT = 10  # seconds: short, so the run is quick, yet long against the 2 s beat
 INTERVAL = 2.0
@@ -32,7 +32,6 @@ WATCH = 3 * CULL_TIMEOUT + 5  # how long after its situation began a kernel must
 PRINT_EVERY = 3  # seconds between the lines of the printing cell, well inside CULL_TIMEOUT
 FRONTEND = "nbclassic" if "nbclassic" in FRONTENDS else FRONTENDS[0]
 SETTINGS = [(connected, busy) for connected in (False, True) for busy in (False, True)]
-SITUATIONS = ("idle, tab visible", "idle, tab hidden", "busy, silent cell", "busy, cell printing", "tab closed")
 
 
 def finding(cull_connected: bool, cull_busy: bool, situation: str) -> tuple[str, str, str]:
@@ -53,48 +52,9 @@ def finding(cull_connected: bool, cull_busy: bool, situation: str) -> tuple[str,
 
 
 @dataclass
-class Run:
-    """One notebook of the trial: a situation on a server, with or without the keep-alive."""
-
-    server: JupyterServer
-    situation: str
-    keepalive: bool
-    page: NotebookPage | None = None
-    kernel_id: str = ""
-    cell: int = -1  # the inject() cell
+class Run(TrialRun):
     began: float = 0.0  # time.monotonic() when the situation was set up
-    beats: int = 0  # the badge's count when the tab was closed or the watch ended
     outcome: str = ""  # "survived" or "culled"
-
-
-def busy(server: JupyterServer, kernel_id: str) -> bool:
-    return server.api("GET", f"api/kernels/{kernel_id}")["execution_state"] == "busy"
-
-
-def set_up(browser, run: Run, number: int) -> None:
-    """Open the run's notebook, start the keep-alive if it has one, and leave the notebook in its situation."""
-    server = run.server
-    run.page = NotebookPage(browser, server, FRONTEND, server.new_notebook(f"run{number}.ipynb"))
-    run.kernel_id = run.page.kernel_id
-    if run.keepalive:
-        run.cell, _ = run.page.start_keepalive(f"import colab_jsalive\nka = colab_jsalive.inject(interval={INTERVAL})")
-    else:
-        wait_for(lambda: not busy(server, run.kernel_id), 30, "the new kernel idle")
-    if run.situation == "idle, tab hidden":
-        assert hide_page(run.page) == "hidden"
-    elif run.situation.startswith("busy"):
-        if run.situation == "busy, silent cell":
-            run.page.run("import time\ntime.sleep(600)")
-        else:
-            run.page.run(f"import time\nfor n in range(200):\n    print(n, flush=True)\n    time.sleep({PRINT_EVERY})")
-        wait_for(lambda: busy(server, run.kernel_id), 30, "the kernel busy with the cell")
-    elif run.situation == "tab closed":
-        run.beats = int(run.page.badge_data(run.cell)["beats"]) if run.keepalive else 0
-        run.page.close()
-        run.page = None
-        wait_for(lambda: server.api("GET", f"api/kernels/{run.kernel_id}")["connections"] == 0, 30,
-                 "the closed tab's connections gone")
-    run.began = time.monotonic()
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +70,8 @@ def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Run]:
         watcher = KernelWatch(servers.values())
         try:
             for number, run in enumerate(runs.values()):
-                set_up(browser, run, number)
+                run.set_up(browser, FRONTEND, run.server.new_notebook(f"run{number}.ipynb"), INTERVAL, PRINT_EVERY)
+                run.began = time.monotonic()
                 watcher.track(run.server, run.kernel_id)
 
             def outcome(run: Run) -> str:  # "" while undecided
@@ -125,8 +86,8 @@ def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Run]:
                      "every kernel culled or watched for WATCH seconds", poll=0.5)
             for run in runs.values():
                 run.outcome = outcome(run)
-                if run.keepalive and run.page is not None:
-                    run.beats = int(run.page.badge_data(run.cell)["beats"])
+                if run.page is not None:
+                    run.read_page()
         finally:
             watcher.close()
         yield runs

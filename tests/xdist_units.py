@@ -16,7 +16,8 @@ import re
 import pytest
 
 # Modules whose tests form one unit, longest first: each shares a module-scoped trial, build or page.
-WHOLE_MODULES = ("test_hub.py", "test_difference.py", "test_faults.py", "test_culling.py", "test_gpu.py", "test_packaging.py")
+WHOLE_MODULES = ("test_hub.py", "test_difference.py", "test_sagemaker.py", "test_faults.py", "test_culling.py",
+                 "test_gpu.py", "test_packaging.py")
 # Modules whose tests share a notebook per frontend (module-scoped fixtures): one unit per frontend.
 NOTEBOOK_PER_FRONTEND = ("test_browser.py", "test_badge.py", "test_saved_notebook.py", "test_output_text.py",
                          "test_kernel_gone.py")

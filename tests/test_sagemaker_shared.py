@@ -1,0 +1,70 @@
+"""A SageMaker Studio shared space, reproduced: real-time collaboration, the server started as SageMaker
+starts it for a shared space (``--collaborative``), with Amazon's activity monitor. One notebook open in
+three browsers, as members of the space open it from the file browser: one runs inject(), one had the
+notebook open before, one opens it after.
+Runs in two rows of `make test-compat`: `sagemaker-3.9-shared` (jupyter-collaboration 3.1.2, as
+SageMaker Distribution 3.9.10 ships it) and `collaboration-5` (the newest, 5.0); elsewhere it is skipped.
+
+What JupyterLab does there, as measured in both: the output reaches the other members' pages through the
+shared document as trusted, so they run the snippet too and every page beats the one keep-alive (the
+kernel holds it: one count, and a Stop from any page stops it in all).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.harness import NotebookPage, holds_for, wait_for
+from tests.test_sagemaker import FRESH, INTERVAL, STALE, WATCH, idle_age, sagemaker_server  # skips without the monitor
+
+collaboration = pytest.importorskip("jupyter_collaboration",
+                                    reason="real-time collaboration runs in make test-compat's shared rows")
+# Where the file browser opens a shared document: jupyter-collaboration 3 from a drive of its own ("RTC:";
+# a plain path opens a private copy), 5 from the default one.
+SHARED = "RTC:" if collaboration.__version__.startswith("3.") else ""
+COLLABORATIVE_JS = "window.jupyterapp.shell.currentWidget.context.model.collaborative"
+
+
+def complaints(page: NotebookPage) -> list[str]:
+    """The page's errors and warnings, of any origin."""
+    return [line for line in page.console if line.split(":")[0] in ("error", "warning", "pageerror")]
+
+
+def test_in_a_shared_space_every_members_page_runs_the_one_keepalive_keeps_api_idle_fresh_and_stops_with_it(
+        browser, tmp_path):
+    server = sagemaker_server(tmp_path, shared=True).start()
+    notebook = SHARED + server.new_notebook("shared.ipynb")
+    contexts = [browser.new_context(), browser.new_context()]  # the other members: browsers of their own
+    owner = None
+    try:
+        owner = NotebookPage(browser, server, "jupyterlab", notebook)
+        member = NotebookPage(browser, server, "jupyterlab", notebook, context=contexts[0])  # open before the cell runs
+        cell, session = owner.start_keepalive(f"import colab_jsalive\nka = colab_jsalive.inject(interval={INTERVAL})")
+        latecomer = NotebookPage(browser, server, "jupyterlab", notebook, context=contexts[1])  # opens after
+        pages = (owner, member, latecomer)
+        for page in pages:
+            assert page.page.evaluate(COLLABORATIVE_JS), "the notebook is not shared"
+            assert page.kernel_id == owner.kernel_id  # one notebook, one kernel
+        for page in (member, latecomer):
+            page.wait_badge(cell, "running")
+            wait_for(lambda: page.beats_sent(session), 3 * INTERVAL, "a beat of the same keep-alive from the page")
+        holds_for(lambda: idle_age(server) <= FRESH, WATCH, f"api/idle within {FRESH:g} s of now")
+        # One keep-alive, counted by the kernel: a badge reads the beats of every page, not its own.
+        sent = sum(page.beats_sent(session) for page in pages)
+        counted = max(int(page.badge_data(cell)["beats"]) for page in pages)
+        assert sent - len(pages) <= counted <= sent, f"{counted} beats counted of the {sent} the pages sent"
+        # The Stop of the page that opened last: in a page that was open when the cell arrived,
+        # JupyterLab's windowed notebook sometimes leaves the new cell out of view (display: none)
+        # until the notebook is scrolled, and a person would scroll first.
+        latecomer.badge(cell).locator("button.colab-jsalive-stop").click()
+        for page in pages:
+            assert page.wait_badge(cell, "stopped", 3 * INTERVAL)["reason"] == "stopped with the badge's Stop button"
+            wait_for(lambda: page.keepalive_timers() == 0, 3 * INTERVAL, "no keep-alive timer left in the page")
+        wait_for(lambda: idle_age(server) > STALE, 6 * STALE, "api/idle to go stale once stopped")
+        assert [complaints(page) for page in pages] == [[], [], []]
+    finally:
+        for context in contexts:
+            context.close()
+        if owner is not None:
+            owner.close()
+        server.stop()
