@@ -44,6 +44,32 @@ c.Spawner.default_url = "/lab"
 c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120
 c.Spawner.args = {singleuser_args!r}
+
+
+# Each server's port, from below the range the system hands out for port 0. Kernels started anywhere
+# on the machine take ports from that range at any moment, and one took the port the hub had chosen
+# before the server could bind it (the hub then waited on the kernel's socket until it gave up).
+def port_below_the_ephemeral_range(spawner):
+    import random
+    import socket
+
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+            low = int(ports.read().split()[0])
+    except OSError:
+        low = 32768  # Linux's default
+    while True:
+        port = random.randint(max(1024, low - 10000), low - 1)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        spawner.port = port
+        return
+
+
+c.Spawner.pre_spawn_hook = port_below_the_ephemeral_range
 c.Spawner.environment = {{
     "JUPYTERHUB_ACTIVITY_INTERVAL": {activity_interval!r},  # how often a server reports activity
     "JUPYTER_PLATFORM_DIRS": "1",
