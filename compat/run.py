@@ -69,7 +69,7 @@ class Row:
     extra: str  # the extra of pyproject.toml whose requirements (the tests' needs) join the pins
     frontends: tuple[str, ...]
     about: str
-    tests: tuple[str, ...] = ()  # the row's own tests, beside TESTS
+    tests: tuple[str, ...] = ()  # the row's own tests, run after TESTS in a pytest session of their own
     common: bool = True  # False: the row runs its own tests only (a variant of another row's stack)
 
 
@@ -317,17 +317,25 @@ def broken(venv: Path) -> None:
 
 
 def run_tests(row: Row, venv: Path) -> str:
+    """Run the common tests, then the row's own in a pytest session of their own: SageMaker's trial
+    holds ten servers and their pages at once, and beside the common tests on two cores it once kept
+    another test's kernel from answering for a minute."""
     python = venv / "bin/python"
     has_tensorflow = subprocess.run([python, "-c", "import importlib.util as u; "
                                      "raise SystemExit(u.find_spec('tensorflow') is None)"]).returncode == 0
     common = TESTS + (GPU_TESTS if has_tensorflow else ()) if row.common else ()
-    tests = [str(ROOT / t) for t in common + row.tests]
+    summaries = [run_pytest(row, venv, tests) for tests in (common, row.tests) if tests]
+    return "; ".join(summaries)
+
+
+def run_pytest(row: Row, venv: Path, tests: tuple[str, ...]) -> str:
     scratch = WORK / row.name
     scratch.mkdir(parents=True, exist_ok=True)
     # Run from outside the checkout, with the checkout appended to sys.path (for the tests package):
     # the tests, their subprocesses and the kernels all import the colab_jsalive installed from the wheel.
-    args = [python, "-m", "pytest", "-p", "no:cacheprovider", "--import-mode=append", f"--rootdir={ROOT}",
-            "-c", str(ROOT / "pyproject.toml"), "-ra", "-n", WORKERS, "--durations=20", *tests]
+    args = [venv / "bin/python", "-m", "pytest", "-p", "no:cacheprovider", "--import-mode=append",
+            f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "-ra", "-n", WORKERS, "--durations=20",
+            *(str(ROOT / t) for t in tests)]
     env = dict(os.environ, COLAB_JSALIVE_FRONTENDS=",".join(row.frontends))
     print(f"running {len(tests)} test files against {row.name} ...", flush=True)
     with subprocess.Popen([str(a) for a in args], cwd=scratch, env=env, stdout=subprocess.PIPE,
