@@ -90,9 +90,25 @@ def write_notebook(folder: Path, name: str) -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port for a server the tests start, from below the range the system hands out for port 0.
+    Every kernel takes its five ports from that range at any moment, and a server that binds its port
+    seconds after it was chosen could take one a kernel of another test had just been given (seen: a
+    kernel failing with "Address already in use", and its page never getting a kernel)."""
+    import random
+
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+            low = int(ports.read().split()[0])
+    except OSError:
+        low = 32768  # Linux's default
+    while True:
+        port = random.randint(max(1024, low - 10000), low - 1)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def chromium_executable() -> str | None:

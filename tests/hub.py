@@ -46,30 +46,18 @@ c.Spawner.start_timeout = 120
 c.Spawner.args = {singleuser_args!r}
 
 
-# Each server's port, from below the range the system hands out for port 0. Kernels started anywhere
-# on the machine take ports from that range at any moment, and one took the port the hub had chosen
-# before the server could bind it (the hub then waited on the kernel's socket until it gave up).
-def port_below_the_ephemeral_range(spawner):
-    import random
-    import socket
-
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
-            low = int(ports.read().split()[0])
-    except OSError:
-        low = 32768  # Linux's default
-    while True:
-        port = random.randint(max(1024, low - 10000), low - 1)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        spawner.port = port
-        return
+# Each server's port as the tests choose theirs (tests/harness.py free_port(): from below the range
+# the system hands out for port 0, where kernels take theirs; one took the port the hub had chosen for
+# a server before it bound it, and the hub waited on the kernel's socket until it gave up).
+sys.path.insert(0, {checkout!r})
+from tests.harness import free_port  # noqa: E402
 
 
-c.Spawner.pre_spawn_hook = port_below_the_ephemeral_range
+def port_for(spawner):
+    spawner.port = free_port()
+
+
+c.Spawner.pre_spawn_hook = port_for
 c.Spawner.environment = {{
     "JUPYTERHUB_ACTIVITY_INTERVAL": {activity_interval!r},  # how often a server reports activity
     "JUPYTER_PLATFORM_DIRS": "1",
@@ -136,6 +124,7 @@ class JupyterHub:
             singleuser_args=singleuser_args, activity_interval=str(self.activity_interval),
             last_activity_interval=self.activity_interval, hub_cull_timeout=self.hub_cull_timeout,
             hub_cull_every=self.activity_interval, api_token=self.api_token,
+            checkout=str(Path(__file__).resolve().parent.parent),
         )
         (self.workdir / "jupyterhub_config.py").write_text(config)
         self.log = open(self.workdir / "hub.log", "wb")
