@@ -53,11 +53,19 @@ sys.path.insert(0, {checkout!r})
 from tests.harness import free_port  # noqa: E402
 
 
-def port_for(spawner):
+# How often each server pings its kernels' WebSockets, in ms, by user ("" for all others; none: the
+# server's default of 30 s). The proxy counts the pages' answers as activity.
+PINGS = {pings!r}
+
+
+def prepare(spawner):
     spawner.port = free_port()
+    ping = PINGS.get(spawner.user.name, PINGS.get(""))
+    if ping is not None:
+        spawner.args = [*spawner.args, f"--ServerApp.tornado_settings={{{{'ws_ping_interval': {{ping}}}}}}"]
 
 
-c.Spawner.pre_spawn_hook = port_for
+c.Spawner.pre_spawn_hook = prepare
 c.Spawner.environment = {{
     "JUPYTERHUB_ACTIVITY_INTERVAL": {activity_interval!r},  # how often a server reports activity
     "JUPYTER_PLATFORM_DIRS": "1",
@@ -90,7 +98,7 @@ class JupyterHub:
     idle culler for whole servers."""
 
     def __init__(self, workdir: Path, kernel_cull_timeout: int, hub_cull_timeout: int,
-                 activity_interval: int = 5):
+                 activity_interval: int = 5, ws_ping_intervals: dict[str, float] | None = None):
         self.workdir = Path(workdir)
         self.homes = self.workdir / "users"
         self.port = free_port()
@@ -101,6 +109,8 @@ class JupyterHub:
         self.kernel_cull_timeout = kernel_cull_timeout
         self.hub_cull_timeout = hub_cull_timeout
         self.activity_interval = activity_interval
+        # Seconds between a server's pings on its kernel WebSockets, by user ("" for every other user).
+        self.ws_ping_intervals = ws_ping_intervals or {}
         self.process: subprocess.Popen | None = None
 
     def start(self) -> JupyterHub:
@@ -125,6 +135,7 @@ class JupyterHub:
             last_activity_interval=self.activity_interval, hub_cull_timeout=self.hub_cull_timeout,
             hub_cull_every=self.activity_interval, api_token=self.api_token,
             checkout=str(Path(__file__).resolve().parent.parent),
+            pings={name: round(seconds * 1000) for name, seconds in self.ws_ping_intervals.items()},
         )
         (self.workdir / "jupyterhub_config.py").write_text(config)
         self.log = open(self.workdir / "hub.log", "wb")

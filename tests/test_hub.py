@@ -4,9 +4,11 @@ Two cullers act on a hub (DESIGN.md section 7). Each single-user server's kernel
 idle for KERNEL_CULL seconds (an open tab does not protect one: cull_connected). The hub's
 jupyterhub-idle-culler stops whole servers whose last activity, as the hub knows it, is older than
 HUB_CULL seconds. Servers report activity every ACTIVITY_INTERVAL seconds, and the hub reads the
-proxy's every ACTIVITY_INTERVAL seconds.
+proxy's every ACTIVITY_INTERVAL seconds. The proxy counts every byte it carries as activity, the pages'
+answers to their server's WebSocket pings among them: each server pings its kernel sockets every PING
+seconds (30 by default, a small part of a production hub's timeout; here a third of HUB_CULL).
 
-Seven people log in through the hub's login page at the same time and open a notebook through the
+Ten people log in through the hub's login page at the same time and open a notebook through the
 proxy, in JupyterLab unless said otherwise; their pages' sockets carry the hub's cookies:
 
 - alice runs inject() in a visible tab, and presses Stop at the end;
@@ -16,7 +18,10 @@ proxy, in JupyterLab unless said otherwise; their pages' sockets carry the hub's
 - frank runs inject() in the classic notebook;
 - hank runs inject() and then closes his tab;
 - bob, a control, leaves his notebook open without a keep-alive;
-- carol, a control, runs a cell and closes her tab.
+- carol, a control, runs a cell and closes her tab;
+- gina, dave's control, leaves her notebook open and switches to another tab, without a keep-alive;
+- ivy does as gina does, on a server that never pings its kernel sockets (what keeps gina's server?);
+- kim, erin's control, runs the silent cell without a keep-alive.
 
 They are watched for several timeouts of both cullers (one trial, shared by the tests below, keeps this
 to a few minutes); each test then asserts one fact of what was seen.
@@ -37,6 +42,7 @@ from tests.hub import JupyterHub
 
 KERNEL_CULL = 10  # seconds: the single-user servers' cull_idle_timeout
 HUB_CULL = 30  # seconds: jupyterhub-idle-culler's --timeout
+PING = 10  # seconds: the single-user servers' ws_ping_interval (ivy's server: 0, no pings)
 ACTIVITY_INTERVAL = 5  # JUPYTERHUB_ACTIVITY_INTERVAL, the hub's last_activity_interval, --cull-every
 INTERVAL = 2.0  # the keep-alive's beat
 WATCH = 3 * HUB_CULL + 10  # how long everyone is watched after the last inject()
@@ -106,16 +112,22 @@ def watch(hub: JupyterHub, people: list[Person], seconds: float) -> None:
 @pytest.fixture(scope="module")
 def trial(browser, tmp_path_factory):
     hub = JupyterHub(tmp_path_factory.mktemp("hub"), kernel_cull_timeout=KERNEL_CULL,
-                     hub_cull_timeout=HUB_CULL, activity_interval=ACTIVITY_INTERVAL).start()
+                     hub_cull_timeout=HUB_CULL, activity_interval=ACTIVITY_INTERVAL,
+                     ws_ping_intervals={"": PING, "ivy": 0}).start()
     try:
         # One after another, each opening their notebook as soon as their server runs: a server idle
         # for HUB_CULL seconds before its page opens would be culled (seen when six started at once).
         people = {}
         # The controls first: their clocks start when their notebook runs.
-        for name in ("bob", "carol"):
+        for name in ("bob", "carol", "gina", "ivy", "kim"):
             people[name] = open_through_hub(browser, hub, name)
             people[name].started = time.monotonic()
-        people["carol"].page.close()  # carol closes her tab
+            if name == "carol":
+                people[name].page.close()  # carol closes her tab
+            elif name in ("gina", "ivy"):
+                people[name].notes["visibility"] = hide_page(people[name].page)
+            elif name == "kim":  # a cell that prints nothing until the hub is stopped
+                people[name].page.run(f"import time\ntime.sleep({3 * WATCH})")
         for name, frontend, code in (
             ("alice", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='alice')"),
             ("dave", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration={MAX_DURATION})"),
@@ -176,7 +188,8 @@ def test_the_hubs_record_of_the_servers_activity_stays_fresh_while_the_keepalive
     """What an administrator sees on the hub's admin page ("Last Activity"; GET /hub/api/users/NAME),
     and what jupyterhub-idle-culler reads: never older than the single-user server's reporting period
     (JUPYTERHUB_ACTIVITY_INTERVAL) plus the hub's own (last_activity_interval) and one beat, in a visible
-    tab (alice) and in a hidden one (dave, whose JupyterLab stops polling: only the beats count there)."""
+    tab (alice) and in a hidden one (dave, whose JupyterLab stops polling: the beats count there, and
+    the page's answers to the server's pings)."""
     hub, people = trial
     person = people[name]
     limit = 2 * ACTIVITY_INTERVAL + INTERVAL
@@ -199,9 +212,7 @@ def test_max_duration_ends_a_hidden_pages_keepalive_and_the_kernel_is_then_culle
 
 
 def test_beats_queued_behind_a_long_silent_cell_are_answered_when_it_ends(trial):
-    """erin's kernel and server live through the cell, but that credits the platform: the kernel culler
-    keeps a busy kernel (cull_busy is off, its default) and her open tab keeps the server, as bob's
-    does (test_difference.py measures the busy cell with and without the keep-alive)."""
+    """erin's kernel and server live through the cell, but that credits the platform, as kim's show."""
     hub, people = trial
     erin = people["erin"]
     assert survived(erin), f"erin's kernel gone after {erin.kernel_gone} s, server after {erin.server_gone} s"
@@ -218,6 +229,27 @@ def test_an_idle_kernel_in_an_open_tab_is_culled_while_its_server_lives(trial):
     bob = people["bob"]
     assert bob.kernel_gone is not None, "bob's idle kernel was never culled"
     assert bob.server_gone is None, f"bob's server (tab open) was culled after {bob.server_gone} s"
+
+
+def test_a_long_silent_cell_keeps_kernel_and_server_without_the_keepalive_too(trial):
+    """kim, erin's control: the kernel culler keeps a busy kernel (cull_busy is off, its default) and
+    the open tab keeps the server."""
+    hub, people = trial
+    kim = people["kim"]
+    assert survived(kim), f"kim's kernel gone after {kim.kernel_gone} s, server after {kim.server_gone} s"
+
+
+def test_a_hidden_tab_keeps_its_server_without_the_keepalive_by_answering_the_servers_pings(trial):
+    """gina's hidden JupyterLab stops polling and the kernel culler takes her idle kernel, yet her
+    server lives: the page's kernel WebSocket stays open, the server pings it, and the proxy counts the
+    answers. ivy's server, the same without pings, is culled: the pings are what keep gina's. On the
+    hub, the keep-alive kept dave's kernel (as cull_connected=True requires), not his server."""
+    hub, people = trial
+    gina, ivy = people["gina"], people["ivy"]
+    assert gina.notes["visibility"] == ivy.notes["visibility"] == "hidden"
+    assert gina.kernel_gone is not None, "gina's idle kernel was never culled"
+    assert gina.server_gone is None, f"gina's server (tab hidden) was culled after {gina.server_gone} s"
+    assert ivy.server_gone is not None, "ivy's server (tab hidden, no pings) lived on"
 
 
 def test_a_closed_tabs_server_is_culled_by_the_hub_with_or_without_the_keepalive(trial):
