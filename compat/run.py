@@ -40,8 +40,8 @@ PACKAGE = "colab-jsalive"
 ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
 PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
 # The versions each row reports, so that a log says what "newest" was on the day it ran.
-SHOWN = ("ipython", "ipykernel", "comm", "jupyter-server", "jupyterlab", "notebook", "nbclassic", "jupyter-collaboration",
-         "tensorflow", "tensorflow-cpu", "keras")
+SHOWN = ("ipython", "ipykernel", "comm", "jupyter-server", "jupyterlab", "notebook", "nbclassic",
+         "jupyter-collaboration", "tensorflow", "tensorflow-cpu", "keras")
 
 # What every row runs. The culling trial and the kernel faults open each frontend named by the row
 # (COLAB_JSALIVE_FRONTENDS): what servers of each age answer when a kernel is gone differs.

@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -515,7 +516,7 @@ class NotebookPage:
         self._own_context = context is not None
         self.page = context.new_page() if context is not None else browser.new_page()
         self.context = self.page.context
-        self.console: list[str] = []
+        self.console: list[str] = []  # "type: text" per console line, "pageerror: ..." per uncaught error
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
         self.sockets: list[SocketLog] = []
@@ -628,6 +629,13 @@ class NotebookPage:
         """Delete every cell and its outputs, leaving one empty cell, and wait until the page shows that."""
         self.page.evaluate(_CLEAR_JS[self.family])
         wait_for(lambda: self.page.locator(_CELL_SELECTOR[self.family]).count() == 1, 30, "the cells deleted")
+
+    def problems(self, since: int = 0, kinds: tuple[str, ...] = ("warning", "error", "pageerror"),
+                 ignore: Collection[str] = ()) -> list[str]:
+        """The page's console lines of these ``kinds`` from line ``since`` on (``len(page.console)``
+        taken earlier), except those in ``ignore``."""
+        return [line for line in self.console[since:]
+                if line.split(":", 1)[0] in kinds and line not in ignore]
 
     def close(self) -> None:
         if self._own_context:
@@ -935,7 +943,7 @@ class TrialRun:
     def read_page(self) -> None:
         """Read the beats and the errors from the page, while it is open."""
         self.beats = int(self.page.badge_data(self.cell)["beats"]) if self.keepalive else 0
-        self.errors = tuple(line for line in self.page.console if line.startswith("pageerror:"))
+        self.errors = tuple(self.page.problems(kinds=("pageerror",)))
 
 
 def show_snippet(page, code: str) -> None:

@@ -136,9 +136,7 @@ def test_fifty_quick_injects_leave_one_keepalive_and_no_console_warning(opened, 
     assert states[-1] == "running" and states[:-1] == ["stopped"] * 49
     wait_for(lambda: client.status()["beats"] >= 2, 3 * INTERVAL, "the last one beating")
     assert page.keepalive_timers() == 1
-    problems = [line for line in page.console[console_before:]
-                if line.startswith(("warning:", "error:", "pageerror:")) and line not in FRONTENDS_OWN]
-    assert problems == []
+    assert page.problems(since=console_before, ignore=FRONTENDS_OWN) == []
 
 
 def test_a_killed_kernel_restarted_by_the_server_ends_the_keepalive_saying_it_died(opened, server):

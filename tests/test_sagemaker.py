@@ -115,7 +115,7 @@ def test_after_stop_sagemakers_idle_timestamp_goes_stale_again(browser, tmp_path
         page.badge(cell).locator("button.colab-jsalive-stop").click()
         page.wait_badge(cell, "stopped", 30)
         wait_for(lambda: idle_age(server) > STALE, 6 * STALE, "api/idle to go stale after Stop")
-        assert [line for line in page.console if line.startswith("pageerror:")] == []
+        assert page.problems(kinds=("pageerror",)) == []
     finally:
         page.close()
         server.stop()

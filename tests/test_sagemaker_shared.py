@@ -25,11 +25,6 @@ SHARED = "RTC:" if collaboration.__version__.startswith("3.") else ""
 COLLABORATIVE_JS = "window.jupyterapp.shell.currentWidget.context.model.collaborative"
 
 
-def complaints(page: NotebookPage) -> list[str]:
-    """The page's errors and warnings, of any origin."""
-    return [line for line in page.console if line.split(":")[0] in ("error", "warning", "pageerror")]
-
-
 def test_in_a_shared_space_every_members_page_runs_the_one_keepalive_keeps_api_idle_fresh_and_stops_with_it(
         browser, tmp_path):
     server = sagemaker_server(tmp_path, shared=True).start()
@@ -61,7 +56,7 @@ def test_in_a_shared_space_every_members_page_runs_the_one_keepalive_keeps_api_i
             assert page.wait_badge(cell, "stopped", 3 * INTERVAL)["reason"] == "stopped with the badge's Stop button"
             wait_for(lambda: page.keepalive_timers() == 0, 3 * INTERVAL, "no keep-alive timer left in the page")
         wait_for(lambda: idle_age(server) > STALE, 6 * STALE, "api/idle to go stale once stopped")
-        assert [complaints(page) for page in pages] == [[], [], []]
+        assert [page.problems() for page in pages] == [[], [], []]
     finally:
         for context in contexts:
             context.close()
