@@ -28,6 +28,8 @@ from pathlib import Path
 
 import nbformat
 
+from tests.ports import free_port, kernels_take_free_ports
+
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -90,26 +92,14 @@ def write_notebook(folder: Path, name: str) -> str:
     return name
 
 
-def free_port() -> int:
-    """A free port for a server the tests start, from below the range the system hands out for port 0.
-    Every kernel takes its five ports from that range at any moment, and a server that binds its port
-    seconds after it was chosen could take one a kernel of another test had just been given (seen: a
-    kernel failing with "Address already in use", and its page never getting a kernel)."""
-    import random
-
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
-            low = int(ports.read().split()[0])
-    except OSError:
-        low = 32768  # Linux's default
-    while True:
-        port = random.randint(max(1024, low - 10000), low - 1)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+# The server's configuration, in its own config directory: every kernel's ports from tests/ports.py.
+_SERVER_CONFIG = """\
+import importlib.util
+spec = importlib.util.spec_from_file_location("colab_jsalive_test_ports", {path!r})
+ports = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ports)
+ports.kernels_take_free_ports()
+"""
 
 
 def chromium_executable() -> str | None:
@@ -177,6 +167,8 @@ class JupyterServer:
     def _launch(self) -> None:
         for name in ("notebooks", "data", "config", "runtime"):
             (self.workdir / name).mkdir(parents=True, exist_ok=True)
+        (self.workdir / "config" / "jupyter_server_config.py").write_text(
+            _SERVER_CONFIG.format(path=str(Path(__file__).with_name("ports.py"))))
         env = dict(
             os.environ,
             JUPYTER_DATA_DIR=str(self.workdir / "data"),
@@ -846,6 +838,7 @@ class StandaloneKernel:
     def __init__(self, connection_file: Path, env: dict | None = None):
         from jupyter_client import KernelManager
 
+        kernels_take_free_ports()
         self.connection_file = connection_file
         self.manager = KernelManager(connection_file=str(connection_file))
         self.env = {**os.environ, **(env or {})}

@@ -19,7 +19,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.harness import free_port, wait_for, write_notebook
+from tests.harness import wait_for, write_notebook
+from tests.ports import free_port
 
 # configurable-http-proxy, installed from the npm registry by `make setup` into the virtual environment.
 PROXY = Path(sys.prefix) / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -46,11 +47,14 @@ c.Spawner.start_timeout = 120
 c.Spawner.args = {singleuser_args!r}
 
 
-# Each server's port as the tests choose theirs (tests/harness.py free_port(): from below the range
-# the system hands out for port 0, where kernels take theirs; one took the port the hub had chosen for
-# a server before it bound it, and the hub waited on the kernel's socket until it gave up).
-sys.path.insert(0, {checkout!r})
-from tests.harness import free_port  # noqa: E402
+# Each server's port as the tests choose theirs, from tests/ports.py (a kernel once took the port the
+# hub had chosen for a server before it bound it, and the hub waited on the kernel's socket until it
+# gave up).
+import importlib.util  # noqa: E402
+
+spec = importlib.util.spec_from_file_location("colab_jsalive_test_ports", {ports!r})
+ports = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ports)
 
 
 # How often each server pings its kernels' WebSockets, in ms, by user ("" for all others; none: the
@@ -59,7 +63,7 @@ PINGS = {pings!r}
 
 
 def prepare(spawner):
-    spawner.port = free_port()
+    spawner.port = ports.free_port()
     ping = PINGS.get(spawner.user.name, PINGS.get(""))
     if ping is not None:
         spawner.args = [*spawner.args, f"--ServerApp.tornado_settings={{{{'ws_ping_interval': {{ping}}}}}}"]
@@ -134,7 +138,7 @@ class JupyterHub:
             singleuser_args=singleuser_args, activity_interval=str(self.activity_interval),
             last_activity_interval=self.activity_interval, hub_cull_timeout=self.hub_cull_timeout,
             hub_cull_every=self.activity_interval, api_token=self.api_token,
-            checkout=str(Path(__file__).resolve().parent.parent),
+            ports=str(Path(__file__).with_name("ports.py")),
             pings={name: round(seconds * 1000) for name, seconds in self.ws_ping_intervals.items()},
         )
         (self.workdir / "jupyterhub_config.py").write_text(config)
