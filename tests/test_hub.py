@@ -8,7 +8,7 @@ proxy's every ACTIVITY_INTERVAL seconds. The proxy counts every byte it carries 
 answers to their server's WebSocket pings among them: each server pings its kernel sockets every PING
 seconds (30 by default, a small part of a production hub's timeout; here a third of HUB_CULL).
 
-Ten people log in through the hub's login page at the same time and open a notebook through the
+Ten people, one after another, log in through the hub's login page and open a notebook through the
 proxy, in JupyterLab unless said otherwise; their pages' sockets carry the hub's cookies:
 
 - alice runs inject() in a visible tab, and presses Stop at the end;
