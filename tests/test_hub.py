@@ -8,7 +8,7 @@ proxy's every ACTIVITY_INTERVAL seconds. The proxy counts every byte it carries 
 answers to their server's WebSocket pings among them: each server pings its kernel sockets every PING
 seconds (30 by default, a small part of a production hub's timeout; here a third of HUB_CULL).
 
-Ten people, one after another, log in through the hub's login page and open a notebook through the
+Twelve people, one after another, log in through the hub's login page and open a notebook through the
 proxy, in JupyterLab unless said otherwise; their pages' sockets carry the hub's cookies:
 
 - alice runs inject() in a visible tab, and presses Stop at the end;
@@ -16,12 +16,14 @@ proxy, in JupyterLab unless said otherwise; their pages' sockets carry the hub's
 - erin runs inject() and then a cell that prints nothing for longer than the hub culler's timeout
   (its beats queue behind the cell);
 - frank runs inject() in the classic notebook;
+- lena runs inject() and then a cell that prints a line every few seconds for longer than the watch;
 - hank runs inject() and then closes his tab;
 - bob, a control, leaves his notebook open without a keep-alive;
 - carol, a control, runs a cell and closes her tab;
 - gina, dave's control, leaves her notebook open and switches to another tab, without a keep-alive;
 - ivy does as gina does, on a server that never pings its kernel sockets (what keeps gina's server?);
-- kim, erin's control, runs the silent cell without a keep-alive.
+- kim, erin's control, runs the silent cell without a keep-alive;
+- mia, lena's control, runs the printing cell without a keep-alive.
 
 They are watched for several timeouts of both cullers (one trial, shared by the tests below, keeps this
 to a few minutes); each test then asserts one fact of what was seen.
@@ -47,6 +49,8 @@ ACTIVITY_INTERVAL = 5  # JUPYTERHUB_ACTIVITY_INTERVAL, the hub's last_activity_i
 INTERVAL = 2.0  # the keep-alive's beat
 WATCH = 3 * HUB_CULL + 10  # how long everyone is watched after the last inject()
 MAX_DURATION = WATCH + 15  # dave's keep-alive ends by itself after this
+# A line every 3 s, for longer than anyone is watched (lena, mia).
+PRINTING_CELL = f"import time\nfor i in range({3 * WATCH}):\n    print(i, flush=True)\n    time.sleep(3)"
 PRELUDE = "import warnings\nwarnings.simplefilter('ignore')\nimport colab_jsalive\n"
 
 
@@ -119,7 +123,7 @@ def trial(browser, tmp_path_factory):
         # for HUB_CULL seconds before its page opens would be culled (seen when six started at once).
         people = {}
         # The controls first: their clocks start when their notebook runs.
-        for name in ("bob", "carol", "gina", "ivy", "kim"):
+        for name in ("bob", "carol", "gina", "ivy", "kim", "mia"):
             people[name] = open_through_hub(browser, hub, name)
             people[name].started = time.monotonic()
             if name == "carol":
@@ -128,12 +132,15 @@ def trial(browser, tmp_path_factory):
                 people[name].notes["visibility"] = hide_page(people[name].page)
             elif name == "kim":  # a cell that prints nothing until the hub is stopped
                 people[name].page.run(f"import time\ntime.sleep({3 * WATCH})")
+            elif name == "mia":
+                people[name].page.run(PRINTING_CELL)
         for name, frontend, code in (
             ("alice", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='alice')"),
             ("dave", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration={MAX_DURATION})"),
             ("erin", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='erin')"),
             ("frank", "nbclassic", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='frank')"),
             ("hank", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='hank')"),
+            ("lena", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='lena')"),
         ):
             person = people[name] = open_through_hub(browser, hub, name, frontend)
             person.cell, person.notes["session"] = person.page.start_keepalive(code)
@@ -144,6 +151,7 @@ def trial(browser, tmp_path_factory):
         # erin's cell prints nothing for longer than the hub culler's timeout, then says it is done.
         people["erin"].notes["silent_cell"] = people["erin"].page.run(
             f"import time\ntime.sleep({WATCH})\nprint('silent cell done')")
+        people["lena"].notes["printing_cell"] = people["lena"].page.run(PRINTING_CELL)
         watch(hub, list(people.values()), WATCH)
         yield hub, people
     finally:
@@ -237,6 +245,19 @@ def test_a_long_silent_cell_keeps_kernel_and_server_without_the_keepalive_too(tr
     hub, people = trial
     kim = people["kim"]
     assert survived(kim), f"kim's kernel gone after {kim.kernel_gone} s, server after {kim.server_gone} s"
+
+
+def test_a_cell_that_prints_keeps_kernel_and_server_with_or_without_the_keepalive(trial):
+    """lena runs one with the keep-alive, mia without: both live (the kernel is busy, which the kernel
+    culler spares with cull_busy off, and its output crosses the proxy), so the platform keeps them."""
+    hub, people = trial
+    for name in ("lena", "mia"):
+        person = people[name]
+        assert survived(person), \
+            f"{name}'s kernel gone after {person.kernel_gone} s, server after {person.server_gone} s"
+    lena = people["lena"]
+    assert output_text(lena.page, lena.notes["printing_cell"]), "lena's cell printed nothing"
+    assert lena.page.badge_data(lena.cell)["state"] == "busy"  # its beats wait behind the cell
 
 
 def test_a_hidden_tab_keeps_its_server_without_the_keepalive_by_answering_the_servers_pings(trial):
