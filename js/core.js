@@ -74,7 +74,8 @@ var JsaliveCore = (function () {
   //        connect() (answer with connected() / disconnected()), send(message) (true if sent),
   //        close(), onChange(view), and optionally probe(): ask the server whether the kernel still
   //        exists, when beats go unanswered or the connection fails (the channel stops the keep-alive
-  //        if it does not)}
+  //        if it does not, and calls kernelIdle() if the server reports it idle), with
+  //        reconnect(): drop the connection and open a new one (answer with connected())}
   function KeepAlive(config, io) {
     this.io = io;
     this.intervalMs = config.interval * 1000;
@@ -165,7 +166,7 @@ var JsaliveCore = (function () {
         this.probe();
         if (this.state === "stopped") return;
       }
-      if (this.pending.size < MAX_UNANSWERED) {
+      if (this.connected_ && this.pending.size < MAX_UNANSWERED) { // (a probe may have reconnected)
         var seq = ++this.seq;
         var unanswered = this.pending.size;
         if (this.io.send({op: "beat", seq: seq, unanswered: unanswered})) this.pending.set(seq, now);
@@ -176,6 +177,24 @@ var JsaliveCore = (function () {
     if (this.deadline !== null) next = Math.min(next, this.deadline);
     var self = this;
     this.beatTimer = this.io.setTimer(function () { self.beat(); }, next - now);
+  };
+
+  // The server reports the kernel idle, yet a beat sent at least an interval ago is unanswered. An idle
+  // kernel answers within milliseconds, so that beat was lost on this connection, and later ones may be:
+  // ipykernel 7.0 to 7.3 can stop reading one connection's messages when one arrives as it sends a
+  // reply (ipython/ipykernel#1554, fixed in 7.4), which the snippet's first beat, sent as its own cell
+  // ends, makes likely. A new connection is read, and wakes the old one's messages too.
+  KeepAlive.prototype.kernelIdle = function () {
+    if (!this.connected_ || this.state === "stopped" || this.state === "stopping") return;
+    var before = this.io.now() - this.intervalMs;
+    var lost = false;
+    this.pending.forEach(function (sent) { if (sent <= before) lost = true; });
+    if (!lost) return;
+    this.connected_ = false;
+    this.pending.clear(); // their answers, if any come, are for the old connection's comm
+    this.state = "running";
+    this.changed();
+    this.io.reconnect();
   };
 
   // A message from the kernel about this session (see colab_jsalive/_session.py for its keys).

@@ -118,12 +118,26 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
       .then(function (kernels) {
         probing = false;
         var listed = function (k) { return k && k.id === kernelId; };
-        if (!closed && Array.isArray(kernels) && !kernels.some(listed)) handlers.lost(GONE);
+        if (closed || !Array.isArray(kernels)) return;
+        var ours = kernels.filter(listed)[0];
+        if (!ours) handlers.lost(GONE);
+        else if (ours.execution_state === "idle") handlers.idle();
       }, function () { probing = false; });
+  };
+
+  // A new connection in place of one whose beats the kernel does not hear (see KeepAlive.kernelIdle).
+  this.reconnect = function () {
+    release();
+    if (!closed) this.connect();
   };
 
   this.close = function () {
     closed = true;
+    release();
+  };
+
+  // Lets go of the current socket without telling handlers: the caller decides what comes next.
+  function release() {
     var ws = socket;
     socket = null;
     if (!ws) return;
@@ -137,7 +151,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
       ws.send(frame("comm_close", {comm_id: commId, data: {}}));
     }
     ws.close();
-  };
+  }
 }
 
 // Where the Jupyter server is, as this page knows it, and the credential its own frontend sends on a

@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -382,8 +383,6 @@ class DroppingProxy:
     """
 
     def __init__(self, target_port: int):
-        import threading
-
         self.target_port = target_port
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -393,8 +392,6 @@ class DroppingProxy:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
-        import threading
-
         while True:
             try:
                 client, _ = self.listener.accept()
@@ -452,8 +449,6 @@ class StaticServer:
     def __init__(self, folder: Path):
         import functools
         import http.server
-        import threading
-
         class Quiet(http.server.SimpleHTTPRequestHandler):
             def log_message(self, *args):
                 pass
@@ -677,10 +672,30 @@ class KernelClient:
             elif msg["msg_type"] == "error":
                 errors.append("\n".join(msg["content"]["traceback"]))
 
-        self._call(self.client.execute_interactive, code, timeout=timeout, output_hook=on_output)
+        # ipykernel 7.0 to 7.3 can stop reading a connection (see KernelSocket._wake_if_stalled): a
+        # connection of another identity, open while the run goes on, makes it read again. Opening one
+        # sends nothing, so the kernel does nothing for it.
+        waker: list = []
+        timer = threading.Timer(STALL_AFTER, lambda: waker.append(self._other_connection()))
+        timer.start()
+        try:
+            self._call(self.client.execute_interactive, code, timeout=timeout, output_hook=on_output)
+        finally:
+            timer.cancel()
+            timer.join()
+            for other in waker:
+                other.stop_channels()
         if errors:
             raise RuntimeError(f"kernel error running {code!r}:\n{errors[0]}")
         return "".join(out)
+
+    def _other_connection(self):
+        from jupyter_client import BlockingKernelClient
+
+        other = BlockingKernelClient()  # a new session, so a new identity on the kernel's sockets
+        other.load_connection_info(self.client.get_connection_info())
+        other.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        return other
 
     def wait_iopub(self, timeout: float = 60) -> None:
         """Wait until the kernel's IOPub reaches this client again. After the server restarts a kernel,
@@ -726,6 +741,10 @@ def _nudge(client, timeout: float) -> None:
     raise TimeoutError(f"timed out after {timeout:g} s waiting for the kernel's IOPub")
 
 
+# How long a wait on a kernel goes unanswered before the kernel is checked for ipykernel's stall.
+STALL_AFTER = 10.0
+
+
 class KernelSocket:
     """A WebSocket to a kernel's channels through the server, speaking the JSON protocol the way the
     snippet and the frontends do; it sees every IOPub message the kernel publishes."""
@@ -733,12 +752,14 @@ class KernelSocket:
     def __init__(self, server: JupyterServer, kernel_id: str):
         import websocket  # websocket-client, which jupyter_server depends on
 
+        self.server = server
         self.kernel_id = kernel_id
         self.session = secrets.token_hex(16)
         self.ws = websocket.create_connection(
             f"ws://127.0.0.1:{server.port}{server.base_url}api/kernels/{kernel_id}/channels"
             f"?session_id={self.session}&token={server.token}", timeout=60)
         self.backlog: list[dict] = []  # received, not yet taken by wait()
+        self.wakes = 0  # times a stalled ipykernel was woken for this socket (see _wake_if_stalled)
 
     def send(self, msg_type: str, content: dict) -> str:
         """Send one message on the shell channel; return its msg_id."""
@@ -754,22 +775,50 @@ class KernelSocket:
         """Take and return the first message, received or still to come, for which ``condition`` holds."""
         import websocket
 
-        deadline = time.monotonic() + timeout
-        while True:
-            for msg in self.backlog:
-                if condition(msg):
-                    self.backlog.remove(msg)
-                    return msg
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-            self.ws.settimeout(left)
-            try:
-                frame = self.ws.recv()
-            except websocket.WebSocketTimeoutException:
-                continue  # the deadline is checked above
-            if isinstance(frame, str):
-                self.backlog.append(json.loads(frame))
+        start = time.monotonic()
+        deadline = start + timeout
+        waker = None
+        try:
+            while True:
+                for msg in self.backlog:
+                    if condition(msg):
+                        self.backlog.remove(msg)
+                        return msg
+                now = time.monotonic()
+                left = deadline - now
+                if left <= 0:
+                    raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+                if waker is None and now - start > STALL_AFTER:
+                    waker = self._wake_if_stalled()
+                self.ws.settimeout(min(left, 1.0))
+                try:
+                    # Control frames come back too: the server's pings (every 30 s) would otherwise keep
+                    # one recv() reading past any deadline.
+                    opcode, data = self.ws.recv_data(control_frame=True)
+                except websocket.WebSocketTimeoutException:
+                    continue  # the deadline is checked above
+                if opcode == websocket.ABNF.OPCODE_TEXT:
+                    self.backlog.append(json.loads(data))
+        finally:
+            if waker:
+                waker.close()
+
+    def _wake_if_stalled(self):
+        """ipykernel 7.0 to 7.3 can stop reading one connection's messages when one arrives as it sends a
+        reply (ipython/ipykernel#1554, fixed in 7.4): the kernel is idle and never answers. Another
+        connection to the kernel makes it read them, and the answer comes here as the test expects it.
+        Only an idle kernel is woken, once per wait; each wake is counted in ``wakes`` and said on
+        stderr. Returns the other connection (the caller closes it once the wait ends), else False."""
+        try:
+            idle = self.server.api("GET", f"api/kernels/{self.kernel_id}")["execution_state"] == "idle"
+        except OSError:
+            return False
+        if not idle:
+            return False
+        self.wakes += 1
+        print(f"kernel {self.kernel_id} idle and silent for {STALL_AFTER:g} s: woken with another "
+              "connection (ipython/ipykernel#1554)", file=sys.stderr)
+        return KernelSocket(self.server, self.kernel_id)
 
     def nudge(self, timeout: float = 60) -> None:
         """Wait until the kernel's IOPub reaches this socket: after a restart the server reconnects it
@@ -1060,8 +1109,6 @@ class KernelWatch:
     and is raised by the next question."""
 
     def __init__(self, servers) -> None:
-        import threading
-
         self.servers = list(servers)
         self.seen: dict[str, Seen] = {}
         self.error: BaseException | None = None

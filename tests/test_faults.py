@@ -6,6 +6,7 @@ hostile messages on the keep-alive's own channel. Nothing here simulates the pro
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import pytest
@@ -90,6 +91,54 @@ def test_network_loss_reconnects_with_backoff_and_beats_resume_within_two_interv
         client.close()
         page.close()
         proxy.stop()
+        server.shutdown_kernel(page.kernel_id)
+
+
+# The keep-alive's own kernel connections (its session ids are 32 hex digits; the frontends' have dashes).
+KEEPALIVE_SOCKET = re.compile(r"/api/kernels/[^/?]+/channels\?session_id=[0-9a-f]{32}(&|$)")
+
+
+def test_beats_the_kernel_never_hears_on_an_open_connection_make_the_page_reconnect(browser, server):
+    """The keep-alive's connection stays open, but none of its beats reach the kernel, as when
+    ipykernel 7.0 to 7.3 stops reading one connection's messages (ipython/ipykernel#1554): the server
+    reports the kernel idle, so the page opens a new connection, and the kernel counts beats again.
+    Playwright's WebSocket routing drops the beats of the page's first keep-alive connection and passes
+    everything else; the server and the kernel are real. (A page of its own: the routing stays with it.)"""
+    page = NotebookPage(browser, server, "jupyterlab", server.new_notebook("lost-beats.ipynb"))
+    client = KernelClient(server.connection_file(page.kernel_id))
+    interval = 1.0
+    routed = {"connections": 0, "dropped": 0}
+
+    def route(ws) -> None:
+        routed["connections"] += 1
+        first = routed["connections"] == 1
+        server = ws.connect_to_server()  # the server's messages reach the page as they come
+
+        def to_server(message) -> None:
+            data = json.loads(message).get("content", {}).get("data", {}) if isinstance(message, str) else {}
+            if first and data.get("op") == "beat":
+                routed["dropped"] += 1
+            else:
+                server.send(message)
+        ws.on_message(to_server)
+
+    def heard(condition):
+        page.page.evaluate("0")  # Playwright runs the route's handlers while the test calls it
+        return condition()
+
+    try:
+        page.page.route_web_socket(KEEPALIVE_SOCKET, route)
+        cell = page.run(f"import colab_jsalive\nka = colab_jsalive.inject(interval={interval})")
+        wait_for(lambda: heard(lambda: routed["dropped"] >= 1), 30, "a beat dropped on the first connection")
+        assert client.status()["beats"] == 0
+        wait_for(lambda: heard(lambda: client.status()["beats"] >= 3), 30,
+                 "the kernel to count beats from a new connection")
+        assert routed["connections"] >= 2
+        page.wait_badge(cell, "running", 10)
+        assert not page.problems()
+    finally:
+        client.close()
+        page.close()
         server.shutdown_kernel(page.kernel_id)
 
 

@@ -297,6 +297,52 @@ test("a kernel the server no longer has ends the keep-alive: no beat after, no t
   assert.equal(w.beats().length, 1);
 });
 
+// The server reports the kernel idle (the real channel says so after a probe); `reconnects` counts
+// the new connections asked for.
+function idleWorld(interval) {
+  const w = probingWorld(interval);
+  w.reconnects = 0;
+  w.ka.io.reconnect = () => { w.reconnects++; };
+  w.ka.io.probe = () => { w.probes++; w.ka.kernelIdle(); };
+  return w;
+}
+
+test("an idle kernel that has not answered a beat for an interval gets a new connection", () => {
+  const w = idleWorld(1);
+  w.ka.run();
+  w.ka.connected();
+  w.advance(1_000); // the beat sent at 0 s is unanswered, and the server says the kernel is idle
+  assert.equal(w.reconnects, 1);
+  assert.equal(w.view().state, "running");
+  assert.equal(w.view().unanswered, 0, "the lost beats are no longer waited on");
+  w.advance(5_000);
+  assert.equal(w.reconnects, 1, "no beat is sent, so none is lost, until the new connection is up");
+  assert.equal(w.beats().length, 1);
+  w.ka.connected(); // the new connection: a beat at once, then the grid goes on
+  assert.equal(w.beats().length, 2);
+  w.answer(w.beats()[1]);
+  w.advance(6_000);
+  assert.equal(w.beats().length, 3);
+  assert.equal(w.reconnects, 1);
+});
+
+test("an idle kernel with a beat younger than an interval, or a stopped keep-alive, keeps the connection", () => {
+  const w = idleWorld(10);
+  w.ka.run();
+  w.ka.connected();
+  w.advance(5_000);
+  w.ka.kernelIdle(); // the beat sent at 0 s may still be on its way
+  assert.equal(w.reconnects, 0);
+  w.answer(w.beats()[0]);
+  w.advance(10_000);
+  w.ka.kernelIdle(); // every beat answered
+  assert.equal(w.reconnects, 0);
+  w.ka.stop("x");
+  w.t = 60_000;
+  w.ka.kernelIdle();
+  assert.equal(w.reconnects, 0);
+});
+
 test("a lost connection asks the server at each failed attempt and shows how long it has been", () => {
   const w = probingWorld(10);
   w.ka.run();
