@@ -672,30 +672,11 @@ class KernelClient:
             elif msg["msg_type"] == "error":
                 errors.append("\n".join(msg["content"]["traceback"]))
 
-        # ipykernel 7.0 to 7.3 can stop reading a connection (see KernelSocket._wake_if_stalled): a
-        # connection of another identity, open while the run goes on, makes it read again. Opening one
-        # sends nothing, so the kernel does nothing for it.
-        waker: list = []
-        timer = threading.Timer(STALL_AFTER, lambda: waker.append(self._other_connection()))
-        timer.start()
-        try:
+        with _waking(self.client):
             self._call(self.client.execute_interactive, code, timeout=timeout, output_hook=on_output)
-        finally:
-            timer.cancel()
-            timer.join()
-            for other in waker:
-                other.stop_channels()
         if errors:
             raise RuntimeError(f"kernel error running {code!r}:\n{errors[0]}")
         return "".join(out)
-
-    def _other_connection(self):
-        from jupyter_client import BlockingKernelClient
-
-        other = BlockingKernelClient()  # a new session, so a new identity on the kernel's sockets
-        other.load_connection_info(self.client.get_connection_info())
-        other.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
-        return other
 
     def wait_iopub(self, timeout: float = 60) -> None:
         """Wait until the kernel's IOPub reaches this client again. After the server restarts a kernel,
@@ -730,15 +711,48 @@ def _nudge(client, timeout: float) -> None:
     from queue import Empty
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        msg_id = client.kernel_info()
-        try:
-            while True:
-                if client.get_iopub_msg(timeout=1)["parent_header"].get("msg_id") == msg_id:
-                    return
-        except Empty:
-            continue
+    with _waking(client):
+        while time.monotonic() < deadline:
+            msg_id = client.kernel_info()
+            try:
+                while True:
+                    if client.get_iopub_msg(timeout=1)["parent_header"].get("msg_id") == msg_id:
+                        return
+            except Empty:
+                continue
     raise TimeoutError(f"timed out after {timeout:g} s waiting for the kernel's IOPub")
+
+
+@contextlib.contextmanager
+def _waking(client):
+    """While the block runs, every STALL_AFTER seconds open a new connection to ``client``'s kernel
+    (and close the one before). ipykernel 7.0 to 7.3 can stop reading a connection whose message
+    arrives as it sends a reply (see KernelSocket._wake_if_stalled); a connection of another identity
+    makes it read again. Opening one sends nothing, so the kernel does nothing for it."""
+    import zmq
+
+    info = client.get_connection_info()
+    address = f"{info['transport']}://{info['ip']}:{info['shell_port']}"
+    done = threading.Event()
+
+    def wake() -> None:
+        other = None
+        while not done.wait(STALL_AFTER):
+            fresh = zmq.Context.instance().socket(zmq.DEALER)  # an identity of its own
+            fresh.connect(address)
+            if other is not None:
+                other.close(linger=0)
+            other = fresh
+        if other is not None:
+            other.close(linger=0)
+
+    waker = threading.Thread(target=wake, daemon=True)
+    waker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        waker.join()
 
 
 # How long a wait on a kernel goes unanswered before the kernel is checked for ipykernel's stall.

@@ -169,14 +169,16 @@ def wait_culled(person: Person, after: str) -> None:
              f"the kernel culler to cull {person.name}'s kernel after {after}", poll=0.5)
 
 
-def survived(person: Person) -> bool:
-    return person.kernel_gone is None and person.server_gone is None
+def assert_survived(person: Person) -> None:
+    """Both of ``person``'s kernel and server lived through the watch."""
+    assert person.kernel_gone is None and person.server_gone is None, \
+        f"{person.name}'s kernel gone after {person.kernel_gone} s, server after {person.server_gone} s"
 
 
 def test_a_keepalive_user_keeps_kernel_and_server_through_both_cullers_and_stop_lets_them_go(trial):
     hub, people = trial
     alice = people["alice"]
-    assert survived(alice), f"alice's kernel gone after {alice.kernel_gone} s, server after {alice.server_gone} s"
+    assert_survived(alice)
     assert time.monotonic() - alice.started >= 3 * HUB_CULL
     badge = alice.page.badge_data(alice.cell)
     assert badge["state"] == "running"
@@ -223,7 +225,7 @@ def test_beats_queued_behind_a_long_silent_cell_are_answered_when_it_ends(trial)
     """erin's kernel and server live through the cell, but that credits the platform, as kim's show."""
     hub, people = trial
     erin = people["erin"]
-    assert survived(erin), f"erin's kernel gone after {erin.kernel_gone} s, server after {erin.server_gone} s"
+    assert_survived(erin)
     cell = erin.notes["silent_cell"]
     wait_for(lambda: "silent cell done" in "".join(output_text(erin.page, cell)), 60, "erin's cell to end")
     # The beats queued behind the cell are answered once it ends, and the keep-alive runs on.
@@ -244,7 +246,7 @@ def test_a_long_silent_cell_keeps_kernel_and_server_without_the_keepalive_too(tr
     the open tab keeps the server."""
     hub, people = trial
     kim = people["kim"]
-    assert survived(kim), f"kim's kernel gone after {kim.kernel_gone} s, server after {kim.server_gone} s"
+    assert_survived(kim)
 
 
 def test_a_cell_that_prints_keeps_kernel_and_server_with_or_without_the_keepalive(trial):
@@ -253,8 +255,7 @@ def test_a_cell_that_prints_keeps_kernel_and_server_with_or_without_the_keepaliv
     hub, people = trial
     for name in ("lena", "mia"):
         person = people[name]
-        assert survived(person), \
-            f"{name}'s kernel gone after {person.kernel_gone} s, server after {person.server_gone} s"
+        assert_survived(person)
     lena = people["lena"]
     assert output_text(lena.page, lena.notes["printing_cell"]), "lena's cell printed nothing"
     assert lena.page.badge_data(lena.cell)["state"] == "busy"  # its beats wait behind the cell
@@ -310,7 +311,7 @@ def test_through_the_proxy_the_keepalive_sends_the_hubs_cookies_as_the_frontend_
     kernel socket carries, and beats through the proxy with it."""
     hub, people = trial
     person = people[name]
-    assert survived(person), f"{name}'s kernel gone after {person.kernel_gone} s, server after {person.server_gone} s"
+    assert_survived(person)
     assert "token" not in person.page.page.url
     assert any(c["name"].startswith("jupyterhub-user-") for c in person.page.context.cookies())
     frontends = [s for s in person.page.sockets if not s.ours and "/channels" in s.url]
