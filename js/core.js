@@ -74,7 +74,7 @@ var JsaliveCore = (function () {
   //        connect() (answer with connected() / disconnected()), send(message) (true if sent),
   //        close(), onChange(view), and optionally probe(): ask the server whether the kernel still
   //        exists, when beats go unanswered or the connection fails (the channel stops the keep-alive
-  //        if it does not, and calls kernelIdle() if the server reports it idle), with
+  //        if it does not, and calls kernelIdle() if the server reports it idle and quiet), with
   //        reconnect(): drop the connection and open a new one (answer with connected())}
   function KeepAlive(config, io) {
     this.io = io;
@@ -179,8 +179,9 @@ var JsaliveCore = (function () {
     this.beatTimer = this.io.setTimer(function () { self.beat(); }, next - now);
   };
 
-  // The server reports the kernel idle, yet a beat sent at least an interval ago is unanswered. An idle
-  // kernel answers within milliseconds, so that beat was lost on this connection, and later ones may be:
+  // The server reports the kernel idle, with nothing published since it last answered, yet a beat sent
+  // at least an interval ago is unanswered. An idle kernel answers within milliseconds, so that beat was
+  // lost on this connection, and later ones may be:
   // ipykernel 7.0 to 7.3 can stop reading one connection's messages when one arrives as it sends a
   // reply (ipython/ipykernel#1554, fixed in 7.4), which the snippet's first beat, sent as its own cell
   // ends, makes likely. A new connection is read, and wakes the old one's messages too.

@@ -12,6 +12,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
   var inFlight = new Map();
   var closed = false;
   var probing = false;
+  var lastActivity = null; // the kernel's last_activity in the server's previous answer to probe()
   var RESTARTED = "the kernel restarted: run inject() again";
   var DIED = "the kernel died and the server restarted it: run inject() again";
   var DEAD = "the kernel died and the server could not restart it: run inject() in a new kernel";
@@ -120,8 +121,16 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
         var listed = function (k) { return k && k.id === kernelId; };
         if (closed || !Array.isArray(kernels)) return;
         var ours = kernels.filter(listed)[0];
-        if (!ours) handlers.lost(GONE);
-        else if (ours.execution_state === "idle") handlers.idle();
+        if (!ours) {
+          handlers.lost(GONE);
+          return;
+        }
+        // Idle, and nothing published since the last answer (the server moves last_activity with
+        // every message the kernel publishes): the kernel has not heard our beats. An idle state alone
+        // also shows for a moment between the messages of a kernel working through many.
+        var quiet = ours.execution_state === "idle" && ours.last_activity === lastActivity;
+        lastActivity = ours.last_activity;
+        if (quiet) handlers.idle();
       }, function () { probing = false; });
   };
 

@@ -449,6 +449,7 @@ class StaticServer:
     def __init__(self, folder: Path):
         import functools
         import http.server
+
         class Quiet(http.server.SimpleHTTPRequestHandler):
             def log_message(self, *args):
                 pass
@@ -672,7 +673,7 @@ class KernelClient:
             elif msg["msg_type"] == "error":
                 errors.append("\n".join(msg["content"]["traceback"]))
 
-        with _waking(self.client):
+        with _waking(self.client.get_connection_info()):
             self._call(self.client.execute_interactive, code, timeout=timeout, output_hook=on_output)
         if errors:
             raise RuntimeError(f"kernel error running {code!r}:\n{errors[0]}")
@@ -711,7 +712,7 @@ def _nudge(client, timeout: float) -> None:
     from queue import Empty
 
     deadline = time.monotonic() + timeout
-    with _waking(client):
+    with _waking(client.get_connection_info()):
         while time.monotonic() < deadline:
             msg_id = client.kernel_info()
             try:
@@ -723,15 +724,19 @@ def _nudge(client, timeout: float) -> None:
     raise TimeoutError(f"timed out after {timeout:g} s waiting for the kernel's IOPub")
 
 
+# How long a test's client waits on a kernel before it opens another connection to it (see _waking).
+STALL_AFTER = 10.0
+
+
 @contextlib.contextmanager
-def _waking(client):
-    """While the block runs, every STALL_AFTER seconds open a new connection to ``client``'s kernel
-    (and close the one before). ipykernel 7.0 to 7.3 can stop reading a connection whose message
-    arrives as it sends a reply (see KernelSocket._wake_if_stalled); a connection of another identity
-    makes it read again. Opening one sends nothing, so the kernel does nothing for it."""
+def _waking(info: dict):
+    """While the block runs, every STALL_AFTER seconds open a new connection to the shell socket of the
+    kernel that connection ``info`` names, and close the one before. ipykernel 7.0 to 7.3 can stop
+    reading a connection whose message arrives as it sends a reply (ipython/ipykernel#1554, fixed in
+    7.4): the kernel stays idle and the test's request goes unanswered. A connection of another
+    identity makes it read again. Opening one sends nothing, so the kernel does nothing for it."""
     import zmq
 
-    info = client.get_connection_info()
     address = f"{info['transport']}://{info['ip']}:{info['shell_port']}"
     done = threading.Event()
 
@@ -755,9 +760,6 @@ def _waking(client):
         waker.join()
 
 
-# How long a wait on a kernel goes unanswered before the kernel is checked for ipykernel's stall.
-STALL_AFTER = 10.0
-
 
 class KernelSocket:
     """A WebSocket to a kernel's channels through the server, speaking the JSON protocol the way the
@@ -766,14 +768,13 @@ class KernelSocket:
     def __init__(self, server: JupyterServer, kernel_id: str):
         import websocket  # websocket-client, which jupyter_server depends on
 
-        self.server = server
         self.kernel_id = kernel_id
         self.session = secrets.token_hex(16)
         self.ws = websocket.create_connection(
             f"ws://127.0.0.1:{server.port}{server.base_url}api/kernels/{kernel_id}/channels"
             f"?session_id={self.session}&token={server.token}", timeout=60)
         self.backlog: list[dict] = []  # received, not yet taken by wait()
-        self.wakes = 0  # times a stalled ipykernel was woken for this socket (see _wake_if_stalled)
+        self.connection_info = json.loads(server.connection_file(kernel_id).read_text())
 
     def send(self, msg_type: str, content: dict) -> str:
         """Send one message on the shell channel; return its msg_id."""
@@ -789,22 +790,17 @@ class KernelSocket:
         """Take and return the first message, received or still to come, for which ``condition`` holds."""
         import websocket
 
-        start = time.monotonic()
-        deadline = start + timeout
-        waker = None
-        try:
+        deadline = time.monotonic() + timeout
+        with _waking(self.connection_info):
             while True:
                 for msg in self.backlog:
                     if condition(msg):
                         self.backlog.remove(msg)
                         return msg
-                now = time.monotonic()
-                left = deadline - now
+                left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
-                if waker is None and now - start > STALL_AFTER:
-                    waker = self._wake_if_stalled()
-                self.ws.settimeout(min(left, 1.0))
+                self.ws.settimeout(left)
                 try:
                     # Control frames come back too: the server's pings (every 30 s) would otherwise keep
                     # one recv() reading past any deadline.
@@ -813,26 +809,6 @@ class KernelSocket:
                     continue  # the deadline is checked above
                 if opcode == websocket.ABNF.OPCODE_TEXT:
                     self.backlog.append(json.loads(data))
-        finally:
-            if waker:
-                waker.close()
-
-    def _wake_if_stalled(self):
-        """ipykernel 7.0 to 7.3 can stop reading one connection's messages when one arrives as it sends a
-        reply (ipython/ipykernel#1554, fixed in 7.4): the kernel is idle and never answers. Another
-        connection to the kernel makes it read them, and the answer comes here as the test expects it.
-        Only an idle kernel is woken, once per wait; each wake is counted in ``wakes`` and said on
-        stderr. Returns the other connection (the caller closes it once the wait ends), else False."""
-        try:
-            idle = self.server.api("GET", f"api/kernels/{self.kernel_id}")["execution_state"] == "idle"
-        except OSError:
-            return False
-        if not idle:
-            return False
-        self.wakes += 1
-        print(f"kernel {self.kernel_id} idle and silent for {STALL_AFTER:g} s: woken with another "
-              "connection (ipython/ipykernel#1554)", file=sys.stderr)
-        return KernelSocket(self.server, self.kernel_id)
 
     def nudge(self, timeout: float = 60) -> None:
         """Wait until the kernel's IOPub reaches this socket: after a restart the server reconnects it
