@@ -181,10 +181,10 @@ var JsaliveCore = (function () {
 
   // The server reports the kernel idle, with nothing published since it last answered, yet a beat sent
   // at least an interval ago is unanswered. An idle kernel answers within milliseconds, so that beat was
-  // lost on this connection, and later ones may be:
-  // ipykernel 7.0 to 7.3 can stop reading one connection's messages when one arrives as it sends a
-  // reply (ipython/ipykernel#1554, fixed in 7.4), which the snippet's first beat, sent as its own cell
-  // ends, makes likely. A new connection is read, and wakes the old one's messages too.
+  // lost on this connection, and later ones may be: ipykernel 7.0 to 7.3 can stop reading one
+  // connection's messages when one arrives as it sends a reply (ipython/ipykernel#1554, fixed in 7.4),
+  // which the snippet's first beat, sent as its own cell ends, makes likely. A new connection is read,
+  // and wakes the old one's messages too.
   KeepAlive.prototype.kernelIdle = function () {
     if (!this.connected_ || this.state === "stopped" || this.state === "stopping") return;
     var before = this.io.now() - this.intervalMs;

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from colab_jsalive._session import EXPIRED, REPLACED, STOPPED_FROM_BADGE
-from tests.conftest import Notebooks
+from tests.conftest import Notebooks, open_notebook
 from tests.harness import DroppingProxy, KernelClient, KernelSocket, NotebookPage, holds_for, wait_for
 
 INTERVAL = 0.5
@@ -105,31 +105,29 @@ def test_beats_the_kernel_never_hears_on_an_open_connection_make_the_page_reconn
     the kernel counts beats again.
     Playwright's WebSocket routing drops the beats of the page's first keep-alive connection and passes
     everything else; the server and the kernel are real. (A page of its own: the routing stays with it.)"""
-    page = NotebookPage(browser, server, "jupyterlab", server.new_notebook("lost-beats.ipynb"))
-    client = KernelClient(server.connection_file(page.kernel_id))
     interval = 1.0
     routed = {"connections": 0, "dropped": 0}
 
     def route(ws) -> None:
         routed["connections"] += 1
         first = routed["connections"] == 1
-        server = ws.connect_to_server()  # the server's messages reach the page as they come
+        upstream = ws.connect_to_server()  # the server's messages reach the page as they come
 
         def to_server(message) -> None:
             data = json.loads(message).get("content", {}).get("data", {}) if isinstance(message, str) else {}
             if first and data.get("op") == "beat":
                 routed["dropped"] += 1
             else:
-                server.send(message)
+                upstream.send(message)
         ws.on_message(to_server)
 
-    def heard(condition):
-        page.page.evaluate("0")  # Playwright runs the route's handlers while the test calls it
-        return condition()
+    with open_notebook(browser, server, "jupyterlab") as (page, client):
+        def heard(condition):
+            page.page.evaluate("0")  # Playwright runs the route's handlers while the test calls it
+            return condition()
 
-    try:
         page.page.route_web_socket(KEEPALIVE_SOCKET, route)
-        cell = page.run(f"import colab_jsalive\nka = colab_jsalive.inject(interval={interval})")
+        cell = page.run(f"ka = colab_jsalive.inject(interval={interval})")
         wait_for(lambda: heard(lambda: routed["dropped"] >= 1), 30, "a beat dropped on the first connection")
         assert client.status()["beats"] == 0
         # Without asking the kernel meanwhile: each question is activity, which a kernel that cannot
@@ -139,10 +137,6 @@ def test_beats_the_kernel_never_hears_on_an_open_connection_make_the_page_reconn
                  "the kernel to count beats from the new connection")
         page.wait_badge(cell, "running", 10)
         assert not page.problems()
-    finally:
-        client.close()
-        page.close()
-        server.shutdown_kernel(page.kernel_id)
 
 
 def test_kernel_restart_stops_the_old_snippet_and_says_to_inject_again(lab, server):
