@@ -240,8 +240,7 @@ def bench_browser(browser, tmp: Path) -> None:
         cpu0 = sum(kernel.cpu_times()[:2])
         cell = page.run(f"ka = colab_jsalive.inject({interval})")
         wait_for(lambda: int(client.run("print(len(_bench['ours']))")) >= count, 120, f"{count} beats")
-        page.badge(cell).locator("button.colab-jsalive-stop").click()
-        page.wait_badge(cell, "stopped")
+        page.press_stop(cell)
         ours_beats = int(client.run("print(len(_bench['ours']))"))
         ours_cpu = (sum(kernel.cpu_times()[:2]) - cpu0) / ours_beats
         ours_handler = float(client.run("import statistics\nprint(statistics.median(_bench['ours']))"))
@@ -276,8 +275,7 @@ def bench_browser(browser, tmp: Path) -> None:
         value = drained / 1000 - cell_end
         record(f"drain of {peak:,} beats queued behind a busy cell, in JupyterLab (cell end to all answered)",
                f"{value * 1000:.0f} ms", "", check(value, 1))
-        page.badge(cell).locator("button.colab-jsalive-stop").click()
-        page.wait_badge(cell, "stopped", 60)
+        page.press_stop(cell, 60)
 
         bench_peer_ping_loop(page, client)
     finally:

@@ -577,6 +577,16 @@ class NotebookPage:
         except TimeoutError as error:
             raise TimeoutError(f"{error}; it showed {seen[0] if seen else 'nothing'}") from None
 
+    def press_stop(self, index: int, timeout: float = 30) -> dict:
+        """Press the Stop button of the badge in cell ``index``, as a person would, and wait until the
+        badge says it stopped for that reason; returns what the badge then shows."""
+        from colab_jsalive._session import STOPPED_FROM_BADGE
+
+        self.badge(index).locator("button.colab-jsalive-stop").click()
+        badge = self.wait_badge(index, "stopped", timeout)
+        assert badge["reason"] == STOPPED_FROM_BADGE, badge
+        return badge
+
     def keepalive_sockets(self) -> list[SocketLog]:
         """The WebSockets the keep-alive opened in this page, as Chromium saw them."""
         self.page.evaluate("0")  # let Playwright deliver the WebSocket events it holds
@@ -922,13 +932,19 @@ def hide_page(page: NotebookPage) -> str:
     return page.page.evaluate(_HIDE_PAGE_JS)
 
 
-def start_busy_cell(page: NotebookPage, print_every: float | None = None) -> None:
-    """Start a long cell in ``page`` and wait until its kernel is busy with it: a silent one (a model
-    training with no progress output), or one that prints a line every ``print_every`` seconds."""
+def endless_cell(print_every: float | None = None) -> str:
+    """The code of a cell that runs until its kernel is shut down: a silent one (a model training with
+    no progress output), or one that prints a line every ``print_every`` seconds. A trial's long cells
+    never end by themselves, so none can end before a watch that starts only after a set-up whose
+    length depends on the machine."""
     if print_every is None:
-        page.run("import time\ntime.sleep(600)")
-    else:
-        page.run(f"import time\nfor n in range(200):\n    print(n, flush=True)\n    time.sleep({print_every})")
+        return "import time\nwhile True:\n    time.sleep(60)"
+    return f"import itertools, time\nfor n in itertools.count():\n    print(n, flush=True)\n    time.sleep({print_every})"
+
+
+def start_busy_cell(page: NotebookPage, print_every: float | None = None) -> None:
+    """Start an endless_cell() in ``page`` and wait until its kernel is busy with it."""
+    page.run(endless_cell(print_every))
     wait_for(lambda: page.server.api("GET", f"api/kernels/{page.kernel_id}")["execution_state"] == "busy", 30,
              "the kernel busy with the cell")
 
@@ -1219,9 +1235,7 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
         before_stop(cases)
         pressed = time.monotonic()
         for case in cases:
-            case.keep.badge(case.cell).locator("button.colab-jsalive-stop").click()
-        for case in cases:
-            case.keep.wait_badge(case.cell, "stopped", 30)
+            case.keep.press_stop(case.cell)
         deadline = time.monotonic() + 6 * timeout + 30
         while (time.monotonic() < deadline and
                any(watcher[case.keep.kernel_id].gone_at is None for case in cases)):

@@ -57,9 +57,7 @@ def test_stop_button_stops_the_session_through_the_kernel(notebook):
     page, client = notebook
     cell, session = inject(page)
     wait_for(lambda: page.beats_sent(session) >= 2, 20, "two beats")
-    page.badge(cell).locator("button.colab-jsalive-stop").click()
-    badge = page.wait_badge(cell, "stopped", 20)
-    assert badge["reason"] == STOPPED_FROM_BADGE
+    page.press_stop(cell, 20)
     status = wait_for(lambda: (s := client.status()) and not s["active"] and s, 20,
                       "the kernel to end the session")
     assert status["reason"] == STOPPED_FROM_BADGE

@@ -36,11 +36,6 @@ def inject(page, code: str = f"ka = colab_jsalive.inject(interval={INTERVAL})") 
     return page.start_keepalive(code)
 
 
-def stop_with_badge(page, cell: int, timeout: float = 30) -> None:
-    page.badge(cell).locator("button.colab-jsalive-stop").click()
-    assert page.wait_badge(cell, "stopped", timeout)["reason"] == STOPPED_FROM_BADGE
-
-
 def no_more_beats(page, session: str) -> None:
     sent = page.beats_sent(session)
     holds_for(lambda: page.beats_sent(session) == sent, 4 * INTERVAL, f"silence from session {session}")
@@ -55,7 +50,7 @@ def test_busy_kernel_answers_every_beat_after_the_cell_and_loses_none(lab):
     wait_for(lambda: int(page.badge_data(cell)["unanswered"]) >= 3, 10, "beats queued behind the cell")
     wait_for(lambda: (d := page.badge_data(cell))["state"] == "running" and d["unanswered"] == "0",
              30, "every queued beat answered after the cell")
-    stop_with_badge(page, cell)  # the stop travels behind every beat sent before it
+    page.press_stop(cell)  # the stop travels behind every beat sent before it
     assert client.status()["beats"] == page.beats_sent(session), "a beat was lost"
 
 
@@ -204,7 +199,7 @@ def test_same_notebook_in_two_pages_both_beat_and_one_stop_ends_both(lab, browse
                  "both pages beating")
         for p in (page_a, page_b):  # one timer per page for this kernel
             assert p.page.evaluate("Object.keys(window.__colabJsalive)") == [p.kernel_id]
-        stop_with_badge(page_a, cell)
+        page_a.press_stop(cell)
         assert page_b.wait_badge(cell, "stopped", 10)["reason"] == STOPPED_FROM_BADGE
         for p in (page_a, page_b):
             wait_for(lambda p=p: all(s.closed for s in p.keepalive_sockets()), 10, "sockets closed")
@@ -255,7 +250,7 @@ def test_hostile_messages_on_the_channel_are_never_counted_and_never_raise(lab, 
     wait_for(lambda: int(page.badge_data(cell)["beats"]) >= after["beats"], 90,
              "the page to work through the kernel's answers to the flood")
     # Every counted beat came from the real page.
-    stop_with_badge(page, cell)
+    page.press_stop(cell)
     assert client.status()["beats"] == page.beats_sent(session)
     attacker.close()
     with open(log_file, "rb") as f:

@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.harness import NotebookPage, hide_page, utc_time, wait_for
+from tests.harness import NotebookPage, endless_cell, hide_page, utc_time, wait_for
 from tests.hub import JupyterHub
 
 KERNEL_CULL = 10  # seconds: the single-user servers' cull_idle_timeout
@@ -49,8 +49,10 @@ ACTIVITY_INTERVAL = 5  # JUPYTERHUB_ACTIVITY_INTERVAL, the hub's last_activity_i
 INTERVAL = 2.0  # the keep-alive's beat
 WATCH = 3 * HUB_CULL + 10  # how long everyone is watched after the last inject()
 MAX_DURATION = WATCH + 15  # dave's keep-alive ends by itself after this
-# A line every 3 s, for longer than anyone is watched (lena, mia).
-PRINTING_CELL = f"import time\nfor i in range({3 * WATCH}):\n    print(i, flush=True)\n    time.sleep(3)"
+# The long cells run until the hub stops: however long the others take to log in (minutes on a slow
+# machine), a cell the watch relies on must not end before the watch does.
+PRINTING_CELL = endless_cell(print_every=3)
+SILENT_CELL = endless_cell()
 PRELUDE = "import warnings\nwarnings.simplefilter('ignore')\nimport colab_jsalive\n"
 
 
@@ -108,7 +110,10 @@ def watch(hub: JupyterHub, people: list[Person], seconds: float) -> None:
                 person.server_gone = now
             if person.kernel_gone is None and person.kernel_id not in user.kernel_ids():
                 person.kernel_gone = now
-            if person.kernel_gone is None and person.server_gone is None and now < MAX_DURATION:
+            # dave's keep-alive ends at its max_duration, counted from his inject(); everyone else's
+            # runs until the hub stops, whenever they started.
+            beating = person.name != "dave" or now < MAX_DURATION
+            if person.kernel_gone is None and person.server_gone is None and beating:
                 person.hub_activity_age = max(person.hub_activity_age, age(model["last_activity"]))
         time.sleep(1)
 
@@ -131,7 +136,7 @@ def trial(browser, tmp_path_factory):
             elif name in ("gina", "ivy"):
                 people[name].notes["visibility"] = hide_page(people[name].page)
             elif name == "kim":  # a cell that prints nothing until the hub is stopped
-                people[name].page.run(f"import time\ntime.sleep({3 * WATCH})")
+                people[name].page.run(SILENT_CELL)
             elif name == "mia":
                 people[name].page.run(PRINTING_CELL)
         for name, frontend, code in (
@@ -164,8 +169,17 @@ def age(timestamp: str) -> float:
 
 
 def wait_culled(person: Person, after: str) -> None:
+    """Wait until the kernel culler culls ``person``'s kernel, their server still running: a server
+    the hub culled first takes its kernels with it, which is not what this waits for."""
     user = person.notes["user"]
-    wait_for(lambda: person.kernel_id not in user.kernel_ids(), 6 * KERNEL_CULL + 30,
+
+    def kernel_culled() -> bool:
+        gone = person.kernel_id not in user.kernel_ids()
+        assert user.server_running(), f"the hub culled {person.name}'s server before the kernel culler " \
+                                      f"culled the kernel after {after}"
+        return gone
+
+    wait_for(kernel_culled, 6 * KERNEL_CULL + 30,
              f"the kernel culler to cull {person.name}'s kernel after {after}", poll=0.5)
 
 
@@ -188,8 +202,7 @@ def test_a_keepalive_user_keeps_kernel_and_server_through_both_cullers_and_stop_
                     " default=str))"))
     assert status["active"] and status["frontend"] == "jupyterlab" and status["label"] == "alice"
     assert status["beats"] >= int(badge["beats"])
-    alice.page.badge(alice.cell).locator("button.colab-jsalive-stop").click()
-    alice.page.wait_badge(alice.cell, "stopped", 30)
+    alice.page.press_stop(alice.cell)
     wait_culled(alice, "Stop")
 
 
@@ -229,9 +242,15 @@ def test_beats_queued_behind_a_long_silent_cell_are_answered_when_it_ends(trial)
     cell = erin.notes["silent_cell"]
     wait_for(lambda: "silent cell done" in "".join(output_text(erin.page, cell)), 60, "erin's cell to end")
     # The beats queued behind the cell are answered once it ends, and the keep-alive runs on.
-    badge = wait_for(lambda: (d := erin.page.badge_data(erin.cell))["state"] == "running"
-                     and int(d["beats"]) >= WATCH / INTERVAL / 2 and d, 60, "erin's queued beats answered")
-    assert badge["state"] == "running"
+    wait_for(lambda: (d := erin.page.badge_data(erin.cell))["state"] == "running" and d["unanswered"] == "0",
+             60, "erin's queued beats answered")
+    # None was lost: once stopped (the stop travels behind every beat sent before it), the kernel has
+    # counted every beat the page sent, those that waited behind the cell among them.
+    erin.page.press_stop(erin.cell)
+    counted = json.loads(run_and_read(erin.page, "print(colab_jsalive.status().beats)"))
+    sent = erin.page.beats_sent(erin.notes["session"])
+    assert sent > WATCH / INTERVAL / 2, f"erin's page sent only {sent} beats"
+    assert counted == sent, f"erin's kernel counted {counted} of the {sent} beats her page sent"
 
 
 def test_an_idle_kernel_in_an_open_tab_is_culled_while_its_server_lives(trial):

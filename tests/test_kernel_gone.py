@@ -72,8 +72,7 @@ def test_a_busy_kernel_is_told_from_a_gone_one(opened, server):
     page.wait_badge(cell, "running", 30)
     # Stop from the badge first: the stop travels behind every beat sent before it, so the counts can be
     # compared (a beat still on its way would make them differ by one).
-    page.badge(cell).locator("button.colab-jsalive-stop").click()
-    page.wait_badge(cell, "stopped", 30)
+    page.press_stop(cell)
     assert client.status()["beats"] == page.beats_sent(session)
 
 
