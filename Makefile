@@ -1,5 +1,6 @@
 # `make test` sets up everything on a fresh machine and runs every test; `make demo` shows the claim;
-# `make test-compat` runs the package on the stacks its users have (compat/run.py; ROWS="oldest" picks rows).
+# `make test-compat` runs the package on the stacks its users have (compat/run.py; ROWS="oldest" picks rows);
+# `make lint` runs the checkers (.pre-commit-config.yaml's hooks), in a small environment of their own.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed-test
 WORKERS ?= 3
 PYTEST := $(PY) -m pytest -ra -n $(WORKERS) --durations=20
 
-.PHONY: test test-compat demo bench setup chromium node proxy clean
+.PHONY: test test-compat demo bench setup chromium node proxy lint lint-tools clean
 
 test: setup
 	$(PYTEST) $(PYTEST_ARGS)
@@ -53,5 +54,25 @@ proxy: $(PROXY)
 $(PROXY): $(STAMP) | node  # node is phony: order-only, so that an installed proxy is not installed again
 	npm install --prefix $(VENV)/proxy --no-audit --no-fund --loglevel=error configurable-http-proxy@5
 
+# The checkers: ruff and mypy (pyproject.toml's `lint` group) in .venv-lint with the package's own
+# dependencies, for mypy to read; TypeScript (package-lock.json) in node_modules, never globally.
+LINT_VENV := .venv-lint
+LINT_STAMP := $(LINT_VENV)/.installed
+TSC_STAMP := node_modules/.installed
+lint-tools: $(LINT_STAMP) $(TSC_STAMP)
+
+$(LINT_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(LINT_VENV)
+	$(LINT_VENV)/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(LINT_VENV)/bin/python -m pip install -q --disable-pip-version-check --group lint -e .
+	touch $@
+
+$(TSC_STAMP): package.json package-lock.json | node
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: lint-tools
+	$(LINT_VENV)/bin/pre-commit run --all-files --show-diff-on-failure
+
 clean:
-	rm -rf $(VENV) .compat demo-output dist build *.egg-info benchmarks/.peers
+	rm -rf $(VENV) $(LINT_VENV) node_modules .compat demo-output dist build *.egg-info benchmarks/.peers

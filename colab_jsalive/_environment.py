@@ -42,9 +42,7 @@ def detect(frontend: str = "auto") -> Environment:
         return Environment("", "python", "this is not an IPython kernel, so no browser is attached")
     kernel = getattr(shell, "kernel", None)
     if kernel is None:
-        return Environment(
-            "", "terminal", "this is a terminal IPython session, which has no browser to send beats"
-        )
+        return Environment("", "terminal", "this is a terminal IPython session, which has no browser to send beats")
     if "__vsc_ipynb_file__" in shell.user_ns:
         return Environment(
             "",
@@ -53,9 +51,7 @@ def detect(frontend: str = "auto") -> Environment:
         )
     if frontend == "colab" or (frontend == "auto" and "COLAB_RELEASE_TAG" in os.environ):
         if not _colab_output_importable():
-            return Environment(
-                "", "no-colab", "google.colab.output cannot be imported, so this is not a Colab runtime"
-            )
+            return Environment("", "no-colab", "google.colab.output cannot be imported, so this is not a Colab runtime")
         return Environment("colab", "unknown")
     kernel_id = _kernel_id()
     if kernel_id is None:

@@ -47,9 +47,8 @@ class KeepAlive:
     def __enter__(self) -> KeepAlive:
         return self
 
-    def __exit__(self, *exc_info: object) -> bool:
-        self.stop()
-        return False
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()  # and the exception, if any, goes on
 
     def __repr__(self) -> str:
         return repr(self.status())  # the summary for people

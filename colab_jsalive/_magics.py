@@ -14,6 +14,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ._keepalive import inject, status
+from ._session import Status
 
 
 class CellFailed(Exception):
@@ -27,13 +28,23 @@ class CellFailed(Exception):
 @magics_class
 class KeepAliveMagics(Magics):
     @magic_arguments()
-    @argument("what", nargs="?", default=None, metavar="INTERVAL|stop|status",
-              help="seconds between beats (60 by default; '30', '90s', '2m'), or 'stop', or 'status'")
-    @argument("--for", dest="duration", default=None, metavar="DURATION",
-              help="stop by itself after this long (12h by default; '90s', '30m', '8h', '1h30m', '2d')")
+    @argument(
+        "what",
+        nargs="?",
+        default=None,
+        metavar="INTERVAL|stop|status",
+        help="seconds between beats (60 by default; '30', '90s', '2m'), or 'stop', or 'status'",
+    )
+    @argument(
+        "--for",
+        dest="duration",
+        default=None,
+        metavar="DURATION",
+        help="stop by itself after this long (12h by default; '90s', '30m', '8h', '1h30m', '2d')",
+    )
     @argument("--label", default=None, help="text shown in the badge")
     @line_cell_magic
-    def keepalive(self, line: str, cell: str | None = None):
+    def keepalive(self, line: str, cell: str | None = None) -> Status | None:
         """Keep this runtime alive from the open page (colab_jsalive.inject()).
 
         %keepalive                        start with the defaults: a beat every 60 s, for at most 12 h
@@ -71,10 +82,12 @@ class KeepAliveMagics(Magics):
             raise UsageError(f"%keepalive: {error}") from None
         if cell is None:
             return None
+        assert self.shell is not None  # IPython gives a registered magic its shell
         with keep_alive:
             result = self.shell.run_cell(cell, store_history=False)
         if not result.success:
-            error = result.error_in_exec or result.error_before_exec
-            raise CellFailed(f"%%keepalive: the cell failed ({type(error).__name__}, shown above); "
-                             "its keep-alive stopped")
+            failure = result.error_in_exec or result.error_before_exec
+            raise CellFailed(
+                f"%%keepalive: the cell failed ({type(failure).__name__}, shown above); its keep-alive stopped"
+            )
         return None

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from collections import OrderedDict
+from typing import Any
 
 from ._session import REPLACED, STOPPED_FROM_BADGE, UNKNOWN, Session, Status
 
@@ -32,9 +33,9 @@ class Receiver:
         self.live: Session | None = None
         self.latest: Session | None = None  # the live session, else the one that ended last
         self._ended: OrderedDict[str, Session] = OrderedDict()
-        self._comms: dict[str, list] = {}
+        self._comms: dict[str, list[Any]] = {}  # session token -> its open comms
         self._registered: set[str] = set()  # channels whose receiver this kernel process has
-        self._comm_manager = None  # the kernel's own comm manager, once the Jupyter target is registered
+        self._comm_manager: Any = None  # the kernel's own comm manager, once the Jupyter target is registered
         self._cell_started: float | None = None  # time.monotonic() when the running cell started, if one runs
 
     # -- sessions -------------------------------------------------------------------------------------
@@ -61,7 +62,7 @@ class Receiver:
         sent while a cell runs waits behind it."""
         return session.status(heard_until=self._cell_started)
 
-    def watch_cells(self, shell) -> None:
+    def watch_cells(self, shell: Any) -> None:
         """Follow when cells run in ``shell`` (IPython's pre/post_execute events), once per kernel."""
         if "cells" in self._registered:
             return
@@ -77,7 +78,7 @@ class Receiver:
 
     # -- messages from pages --------------------------------------------------------------------------
 
-    def handle(self, data: object) -> dict | None:
+    def handle(self, data: object) -> dict[str, Any] | None:
         """Answer one message from a page: a reply, or None when the message is not ours to answer."""
         if not isinstance(data, dict):
             return None
@@ -111,7 +112,7 @@ class Receiver:
 
     # -- the Jupyter channel --------------------------------------------------------------------------
 
-    def register_jupyter(self, comm_manager) -> None:
+    def register_jupyter(self, comm_manager: Any) -> None:
         """Register the comm target the snippet opens its comm to on ``comm_manager``, the kernel's
         own (see ``_environment.comm_manager``), once per kernel process."""
         if "jupyter" in self._registered:
@@ -120,7 +121,7 @@ class Receiver:
         self._comm_manager = comm_manager
         self._registered.add("jupyter")
 
-    def _on_comm_open(self, comm, open_msg: dict) -> None:
+    def _on_comm_open(self, comm: Any, open_msg: dict[str, Any]) -> None:
         reply = self._safe_handle(open_msg)
         if reply is None or reply["state"] != "running":
             self._send_and_close(comm, reply)
@@ -132,7 +133,7 @@ class Receiver:
         comm.on_msg(lambda msg: self._on_comm_msg(comm, msg))
         comm.send(reply)
 
-    def _on_comm_msg(self, comm, msg: dict) -> None:
+    def _on_comm_msg(self, comm: Any, msg: dict[str, Any]) -> None:
         reply = self._safe_handle(msg)
         if reply is None:
             return
@@ -141,7 +142,7 @@ class Receiver:
         except Exception:
             _log.debug("colab_jsalive: could not answer a beat", exc_info=True)
 
-    def _safe_handle(self, msg: object) -> dict | None:
+    def _safe_handle(self, msg: object) -> dict[str, Any] | None:
         # Nothing a page sends may raise inside the kernel's message loop.
         try:
             return self.handle(msg["content"]["data"])  # type: ignore[index]
@@ -149,7 +150,7 @@ class Receiver:
             _log.debug("colab_jsalive: ignored a malformed message", exc_info=True)
             return None
 
-    def _send_and_close(self, comm, reply: dict | None) -> None:
+    def _send_and_close(self, comm: Any, reply: dict[str, Any] | None) -> None:
         """Send a last reply, then forget the comm.
 
         The comm is dropped from the kernel's comm manager without publishing comm_close: the page
@@ -178,7 +179,7 @@ class Receiver:
         output.register_callback(TARGET, self._on_colab_call)
         self._registered.add("colab")
 
-    def _on_colab_call(self, *args: object, **kwargs: object):
+    def _on_colab_call(self, *args: object, **kwargs: object) -> object:
         """Colab runs this as kernel code for each invokeFunction(TARGET, [message], {}) of a page.
 
         The reply travels back as the call's result, in ``data['application/json']``.

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @functools.lru_cache(maxsize=1)
-def _environment():
+def _environment() -> jinja2.Environment:
     import jinja2
 
     here = Path(__file__).resolve().parent
@@ -29,12 +33,12 @@ def _environment():
     )
 
 
-def readable(config: dict) -> str:
+def readable(config: dict[str, Any]) -> str:
     """The snippet for ``config`` with js/'s comments and layout: for reading and for `make bench`."""
     return _environment().get_template("keepalive.js.jinja").render(config=config)
 
 
-def snippet(config: dict) -> str:
+def snippet(config: dict[str, Any]) -> str:
     """The JavaScript that runs a keep-alive in the page, for the given ``config`` values: what
     ``inject()`` displays, and what the browser tests run."""
     return minify(readable(config))
@@ -45,11 +49,11 @@ class Snippet:
     says what it is, which is what shows wherever the JavaScript does not run (an untrusted notebook,
     a collaborator's page, GitHub, nbviewer, nbconvert)."""
 
-    def __init__(self, config: dict, text: str) -> None:
+    def __init__(self, config: dict[str, Any], text: str) -> None:
         self.javascript = snippet(config)
         self.text = text
 
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
         return {"application/javascript": self.javascript, "text/plain": self.text}
 
     def __repr__(self) -> str:
@@ -63,4 +67,5 @@ def minify(javascript: str) -> str:
 
     # rjsmin removes comments and whitespace and leaves strings, regular expressions and template
     # literals as they are. The one /*! ... */ comment it keeps says in the saved notebook what this is.
-    return rjsmin.jsmin(javascript, keep_bang_comments=True)
+    minified: str = rjsmin.jsmin(javascript, keep_bang_comments=True)
+    return minified

@@ -7,8 +7,10 @@ replace and expiry work however many pages, cells or clients are involved.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from ._summary import quiet_warning, summary
 
@@ -64,7 +66,12 @@ class Session:
     """One keep-alive: its token, its limits and its counters."""
 
     def __init__(
-        self, interval: float, max_duration: float | None, label: str, clock=time.monotonic, channel: str = ""
+        self,
+        interval: float,
+        max_duration: float | None,
+        label: str,
+        clock: Callable[[], float] = time.monotonic,
+        channel: str = "",
     ) -> None:
         # secrets pulls in hashlib (several milliseconds); a session is made only by inject().
         import secrets
@@ -118,12 +125,12 @@ class Session:
         self.last_beat = datetime.now(timezone.utc)
         self._heard = self._clock()
 
-    def reply(self, seq: int | None = None) -> dict:
+    def reply(self, seq: int | None = None) -> dict[str, Any]:
         """What the kernel tells a page about this session, in answer to beat ``seq`` or unasked."""
         return _reply(self.token, seq, self.reason, self.beats, self.remaining())
 
     @staticmethod
-    def refusal(token: str, reason: str, seq: int | None = None) -> dict:
+    def refusal(token: str, reason: str, seq: int | None = None) -> dict[str, Any]:
         """The reply to a page whose session this kernel does not know."""
         return _reply(token, seq, reason, 0, None)
 
@@ -151,7 +158,7 @@ class Session:
         )
 
 
-def _reply(token: str, seq: int | None, reason: str, beats: int, remaining: float | None) -> dict:
+def _reply(token: str, seq: int | None, reason: str, beats: int, remaining: float | None) -> dict[str, Any]:
     # The one shape of every message the kernel sends a page; js/core.js reads these keys.
     return {
         "session": token,

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._session import Status  # _session imports this module
 
 CHANNELS = {
     "jupyter": "a Jupyter comm over the kernel's WebSocket",
@@ -20,7 +24,8 @@ def duration(seconds: float) -> str:
     seconds = max(0.0, seconds)
     if seconds < 60:
         return f"{round(seconds, 1):g} s"
-    whole, parts = round(seconds), []
+    whole = round(seconds)
+    parts: list[tuple[int, str]] = []
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
         count, whole = divmod(whole, size)
         if count or parts:
@@ -46,12 +51,14 @@ def quoted(label: str) -> str:
 
 def quiet_warning(silence: float) -> str:
     """What status() says once no beat has reached the kernel for more than two intervals."""
-    return (f"no beat for {duration(silence)} (more than two intervals): no page is beating. The "
-            "notebook's tab may be closed, asleep, frozen or offline: reopen it, or run inject() again "
-            "in an open page")
+    return (
+        f"no beat for {duration(silence)} (more than two intervals): no page is beating. The "
+        "notebook's tab may be closed, asleep, frozen or offline: reopen it, or run inject() again "
+        "in an open page"
+    )
 
 
-def summary(status, now: datetime | None = None) -> str:
+def summary(status: Status, now: datetime | None = None) -> str:
     """A few lines about ``status`` (a :class:`~colab_jsalive.Status`): what runs, from which page and
     channel, how often and until when, the beats, and why it ended or what is wrong."""
     now = now or datetime.now(timezone.utc)
@@ -59,10 +66,7 @@ def summary(status, now: datetime | None = None) -> str:
     if status.started is None:  # never started: outside a notebook, or before any inject()
         return f"{name}: not running ({status.reason or status.frontend})"
     state = "running" if status.active else f"ended: {status.reason}"
-    if status.frontend in ("unknown", ""):
-        page = "no page has beaten yet"
-    else:
-        page = status.frontend
+    page = "no page has beaten yet" if status.frontend in ("unknown", "") else status.frontend
     if status.channel in CHANNELS:
         page += f" (channel: {CHANNELS[status.channel]})"
     if status.expires is None:
@@ -77,11 +81,15 @@ def summary(status, now: datetime | None = None) -> str:
         age = status.since_last_beat
         if age is None:
             age = (now - status.last_beat).total_seconds()
-        beats = f"{status.beats} answered, the last {duration(age)} ago; {status.unanswered} unanswered when it was sent"
-    lines = [f"{name}: {state}",
-             f"  page:     {page}",
-             f"  interval: every {every(status.interval)}, {until}",
-             f"  beats:    {beats}"]
+        beats = (
+            f"{status.beats} answered, the last {duration(age)} ago; {status.unanswered} unanswered when it was sent"
+        )
+    lines = [
+        f"{name}: {state}",
+        f"  page:     {page}",
+        f"  interval: every {every(status.interval)}, {until}",
+        f"  beats:    {beats}",
+    ]
     if status.warning:
         lines.append(f"  warning:  {status.warning}")
     return "\n".join(lines)
@@ -92,5 +100,7 @@ def output_line(label: str, interval: float, expires: datetime | None) -> str:
     person's page in a shared notebook, GitHub, nbviewer, nbconvert): what it is and where it runs."""
     name = f"colab_jsalive keep-alive {quoted(label)}" if label else "colab_jsalive keep-alive"
     until = "until stopped" if expires is None else f"until {expires.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
-    return (f"{name}: every {every(interval)} {until}, from the page that ran this cell; "
-            "run inject() to start one from this page")
+    return (
+        f"{name}: every {every(interval)} {until}, from the page that ran this cell; "
+        "run inject() to start one from this page"
+    )

@@ -77,8 +77,8 @@ def flag(value: object, name: str) -> bool:
 
 
 def choice(value: object, name: str, choices: tuple[str, ...]) -> str:
-    text(value, name)
-    if value not in choices:
+    checked = text(value, name)
+    if checked not in choices:
         allowed = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value  # type: ignore[return-value]
+    return checked

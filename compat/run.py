@@ -40,8 +40,19 @@ PACKAGE = "colab-jsalive"
 ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
 PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
 # The versions each row reports, so that a log says what "newest" was on the day it ran.
-SHOWN = ("ipython", "ipykernel", "comm", "jupyter-server", "jupyterlab", "notebook", "nbclassic",
-         "jupyter-collaboration", "tensorflow", "tensorflow-cpu", "keras")
+SHOWN = (
+    "ipython",
+    "ipykernel",
+    "comm",
+    "jupyter-server",
+    "jupyterlab",
+    "notebook",
+    "nbclassic",
+    "jupyter-collaboration",
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+)
 
 # What every row runs. The culling trial and the kernel faults open each frontend named by the row
 # (COLAB_JSALIVE_FRONTENDS): what servers of each age answer when a kernel is gone differs.
@@ -74,28 +85,73 @@ class Row:
 
 
 ROWS = (
-    Row("colab-2026-08", "3.13", "colab-2026-08.txt", "test-tools", ("nbclassic",),
+    Row(
+        "colab-2026-08",
+        "3.13",
+        "colab-2026-08.txt",
+        "test-tools",
+        ("nbclassic",),
         "Colab's runtime: IPython 7.34, ipykernel 6.17.1 (no comm package), jupyter_server 2.20, "
-        "the classic notebook, TensorFlow 2.20 (GPU build)"),
-    Row("oldest", "3.10", "oldest.txt", "test", ALL_FRONTENDS,
+        "the classic notebook, TensorFlow 2.20 (GPU build)",
+    ),
+    Row(
+        "oldest",
+        "3.10",
+        "oldest.txt",
+        "test",
+        ALL_FRONTENDS,
         "every lower bound of pyproject.toml: IPython 7.34, ipykernel 6.5 (no comm package), "
-        "jupyter_server 2.4, JupyterLab 4.0, Notebook 7.0, tensorflow-cpu 2.16"),
-    Row("hub-2024-09", "3.12", "hub-2024-09.txt", "test-tools", ALL_FRONTENDS,
+        "jupyter_server 2.4, JupyterLab 4.0, Notebook 7.0, tensorflow-cpu 2.16",
+    ),
+    Row(
+        "hub-2024-09",
+        "3.12",
+        "hub-2024-09.txt",
+        "test-tools",
+        ALL_FRONTENDS,
         "a JupyterHub image of 2024: IPython 8.27, ipykernel 6.29 (comm package), jupyter_server 2.14, "
-        "JupyterLab 4.2, Notebook 7.2"),
-    Row("newest", "3.13", None, "test", ALL_FRONTENDS,
-        "the newest releases: IPython 9, ipykernel 7, JupyterLab 4, Notebook 7, tensorflow-cpu"),
-    Row("sagemaker-3.9", "3.12", "sagemaker-3.9.txt", "test-tools", ("jupyterlab",),
+        "JupyterLab 4.2, Notebook 7.2",
+    ),
+    Row(
+        "newest",
+        "3.13",
+        None,
+        "test",
+        ALL_FRONTENDS,
+        "the newest releases: IPython 9, ipykernel 7, JupyterLab 4, Notebook 7, tensorflow-cpu",
+    ),
+    Row(
+        "sagemaker-3.9",
+        "3.12",
+        "sagemaker-3.9.txt",
+        "test-tools",
+        ("jupyterlab",),
         "SageMaker Studio's JupyterLab (SageMaker Distribution 3.9.10): IPython 8.37, ipykernel 7.3, "
         "jupyter_server 2.20, JupyterLab 4.4, Amazon's jupyter-activity-monitor-extension 0.3.2",
-        tests=("tests/test_sagemaker.py",)),
-    Row("sagemaker-3.9-shared", "3.12", "sagemaker-3.9-shared.txt", "test-tools", ("jupyterlab",),
+        tests=("tests/test_sagemaker.py",),
+    ),
+    Row(
+        "sagemaker-3.9-shared",
+        "3.12",
+        "sagemaker-3.9-shared.txt",
+        "test-tools",
+        ("jupyterlab",),
         "a SageMaker Studio shared space: the sagemaker-3.9 row's stack with jupyter-collaboration 3.1.2, "
-        "the server started with --collaborative", tests=("tests/test_sagemaker_shared.py",), common=False),
-    Row("collaboration-5", "3.12", "collaboration-5.txt", "test-tools", ("jupyterlab",),
+        "the server started with --collaborative",
+        tests=("tests/test_sagemaker_shared.py",),
+        common=False,
+    ),
+    Row(
+        "collaboration-5",
+        "3.12",
+        "collaboration-5.txt",
+        "test-tools",
+        ("jupyterlab",),
         "the same shared space on the newest real-time collaboration: jupyter-collaboration 5.0, "
-        "JupyterLab 4.6, IPython 9, Amazon's activity monitor", tests=("tests/test_sagemaker_shared.py",),
-        common=False),
+        "JupyterLab 4.6, IPython 9, Amazon's activity monitor",
+        tests=("tests/test_sagemaker_shared.py",),
+        common=False,
+    ),
 )
 
 
@@ -143,15 +199,13 @@ def main(argv: list[str]) -> int:
                 versions = install_check(row, venv, wheel)
             with stages("tests"):
                 summary = run_tests(row, venv)
-            results.append((row, True, f"{summary}\n{'':15} {versions}\n{'':15} {stages}",
-                            time.monotonic() - started))
+            results.append((row, True, f"{summary}\n{'':15} {versions}\n{'':15} {stages}", time.monotonic() - started))
         except RowFailed as failure:
             print(f"ROW FAILED: {row.name}: {failure}", flush=True)
             results.append((row, False, f"{failure}\n{'':15} {stages}", time.monotonic() - started))
     print("\n===== make test-compat")
     for row, passed, summary, seconds in results:
-        print(f"{row.name:15} Python {row.python:5} {'PASS' if passed else 'FAIL'}  "
-              f"{seconds / 60:4.1f} min  {summary}")
+        print(f"{row.name:15} Python {row.python:5} {'PASS' if passed else 'FAIL'}  {seconds / 60:4.1f} min  {summary}")
     return 0 if all(passed for _, passed, _, _ in results) else 1
 
 
@@ -162,18 +216,24 @@ def find_python(version: str) -> Path:
     """The highest installed CPython ``version``: pyenv's own interpreters (never its shims, which fail
     for versions not selected), else ``python3.X`` on PATH."""
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    candidates = sorted(pyenv.glob(f"{version}.*/bin/python"),
-                        key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.parent.name)], reverse=True)
+    candidates = sorted(
+        pyenv.glob(f"{version}.*/bin/python"),
+        key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.parent.name)],
+        reverse=True,
+    )
     on_path = shutil.which(f"python{version}")
     if on_path and "/shims/" not in on_path:
         candidates.append(Path(on_path))
     for candidate in candidates:
-        done = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True, text=True
+        )
         if done.returncode == 0 and done.stdout.strip() == version:
             return candidate
-    raise RowFailed(f"no Python {version} on this machine (looked in {pyenv} and for python{version} "
-                    f"on PATH): install it (pyenv install {version}) to run this row")
+    raise RowFailed(
+        f"no Python {version} on this machine (looked in {pyenv} and for python{version} "
+        f"on PATH): install it (pyenv install {version}) to run this row"
+    )
 
 
 def pins_text(path: Path) -> str:
@@ -192,8 +252,11 @@ def environment(row: Row, python: Path) -> Path:
         needs += own_requirements()  # with no pins, the package's own dependencies come newest too
     # The stamp names the pins by file name and content, not by path: a clone anywhere reuses the
     # environment an earlier clone built from the same pins.
-    stamp = hashlib.sha256(json.dumps([str(python), python_version(python), row.pins, needs,
-                                       pins_text(HERE / row.pins) if row.pins else ""]).encode()).hexdigest()
+    stamp = hashlib.sha256(
+        json.dumps(
+            [str(python), python_version(python), row.pins, needs, pins_text(HERE / row.pins) if row.pins else ""]
+        ).encode()
+    ).hexdigest()
     venv = CACHE / f"{row.name}-{stamp[:16]}"
     stamp_file = venv / ".compat-stamp"
     fresh = not (stamp_file.exists() and stamp_file.read_text() == stamp)
@@ -205,8 +268,7 @@ def environment(row: Row, python: Path) -> Path:
         # A row without pins is brought up to the newest releases on every run.
         upgrade = ["--upgrade"] if row.pins is None else []
         print(f"installing {row.name}'s stack into {venv} ...", flush=True)
-        run([venv / "bin/python", *PIP, "install", "-q", *upgrade, *pins, *needs],
-            f"install {row.name}'s stack")
+        run([venv / "bin/python", *PIP, "install", "-q", *upgrade, *pins, *needs], f"install {row.name}'s stack")
         stamp_file.write_text(stamp)
     else:
         print(f"reusing {row.name}'s environment {venv}", flush=True)
@@ -234,8 +296,9 @@ def own_requirements() -> list[str]:
 
 
 def python_version(python: Path) -> str:
-    return subprocess.run([python, "-c", "import sys; print(sys.version)"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [python, "-c", "import sys; print(sys.version)"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def build_wheel() -> Path:
@@ -276,10 +339,13 @@ def install_check(row: Row, venv: Path, wheel: Path) -> str:
             broken(venv)
             raise RowFailed(f"pip install colab-jsalive[tensorflow] changed installed packages: {changed}")
         extra = "the [tensorflow] extra installs nothing beside Colab's tensorflow"
-    elif not any(name.startswith("tensorflow") or name.startswith("tf-") for name in after):
+    elif not any(name.startswith(("tensorflow", "tf-")) for name in after):
         # No TensorFlow at all: the extra must bring the `tensorflow` distribution, and only that one.
-        report = run([python, *PIP, "install", "--dry-run", "-q", "--report", "-", f"{wheel}[tensorflow]"],
-                     "resolve colab-jsalive[tensorflow]", quiet=True)
+        report = run(
+            [python, *PIP, "install", "--dry-run", "-q", "--report", "-", f"{wheel}[tensorflow]"],
+            "resolve colab-jsalive[tensorflow]",
+            quiet=True,
+        )
         names = {canonicalize_name(i["metadata"]["name"]) for i in json.loads(report.stdout)["install"]}
         tensorflows = sorted(n for n in names if n.startswith("tensorflow") and n != "tensorflow-io-gcs-filesystem")
         if "tensorflow" not in names or "tensorflow-cpu" in names:
@@ -288,8 +354,11 @@ def install_check(row: Row, venv: Path, wheel: Path) -> str:
     else:
         extra = "TensorFlow is installed here under another name, so the [tensorflow] extra is not for it"
     added = describe_additions(before, {k: v for k, v in after.items() if k != "colab-jsalive"})
-    print(f"install check passed: pip install colab-jsalive changed nothing installed and added itself"
-          f"{' and ' + added if added else ''}; {extra}", flush=True)
+    print(
+        f"install check passed: pip install colab-jsalive changed nothing installed and added itself"
+        f"{' and ' + added if added else ''}; {extra}",
+        flush=True,
+    )
     versions = ", ".join(f"{name} {after[name]}" for name in SHOWN if name in after)
     print(f"{row.name} runs: Python {python_version(python).split()[0]}, {versions}", flush=True)
     return versions
@@ -298,8 +367,11 @@ def install_check(row: Row, venv: Path, wheel: Path) -> str:
 def describe_changes(before: dict[str, str], after: dict[str, str]) -> str:
     """Installed packages upgraded, downgraded or removed. A package added where none was (a missing
     dependency, such as rjsmin in Colab's runtime) changes nothing the runtime had."""
-    changes = [f"{name} {version} -> {after.get(name, '(removed)')}"
-               for name, version in sorted(before.items()) if name != PACKAGE and after.get(name) != version]
+    changes = [
+        f"{name} {version} -> {after.get(name, '(removed)')}"
+        for name, version in sorted(before.items())
+        if name != PACKAGE and after.get(name) != version
+    ]
     return ", ".join(changes)
 
 
@@ -321,8 +393,12 @@ def run_tests(row: Row, venv: Path) -> str:
     holds ten servers and their pages at once, and beside the common tests on two cores it once kept
     another test's kernel from answering for a minute."""
     python = venv / "bin/python"
-    has_tensorflow = subprocess.run([python, "-c", "import importlib.util as u; "
-                                     "raise SystemExit(u.find_spec('tensorflow') is None)"]).returncode == 0
+    has_tensorflow = (
+        subprocess.run(
+            [python, "-c", "import importlib.util as u; raise SystemExit(u.find_spec('tensorflow') is None)"]
+        ).returncode
+        == 0
+    )
     common = TESTS + (GPU_TESTS if has_tensorflow else ()) if row.common else ()
     summaries = [run_pytest(row, venv, tests) for tests in (common, row.tests) if tests]
     return "; ".join(summaries)
@@ -333,13 +409,27 @@ def run_pytest(row: Row, venv: Path, tests: tuple[str, ...]) -> str:
     scratch.mkdir(parents=True, exist_ok=True)
     # Run from outside the checkout, with the checkout appended to sys.path (for the tests package):
     # the tests, their subprocesses and the kernels all import the colab_jsalive installed from the wheel.
-    args = [venv / "bin/python", "-m", "pytest", "-p", "no:cacheprovider", "--import-mode=append",
-            f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "-ra", "-n", WORKERS, "--durations=20",
-            *(str(ROOT / t) for t in tests)]
+    args = [
+        venv / "bin/python",
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--import-mode=append",
+        f"--rootdir={ROOT}",
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "-ra",
+        "-n",
+        WORKERS,
+        "--durations=20",
+        *(str(ROOT / t) for t in tests),
+    ]
     env = dict(os.environ, COLAB_JSALIVE_FRONTENDS=",".join(row.frontends))
     print(f"running {len(tests)} test files against {row.name} ...", flush=True)
-    with subprocess.Popen([str(a) for a in args], cwd=scratch, env=env, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True) as pytest:
+    with subprocess.Popen(
+        [str(a) for a in args], cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as pytest:
         lines = []
         for line in pytest.stdout:  # shown as it comes: a row runs for minutes
             print(line, end="", flush=True)

@@ -30,56 +30,83 @@ def screenshot_themes(badge) -> None:
     for theme, path in SCREENSHOTS.items():
         change_theme(page, theme)
         # The badge takes its background from the theme's --jp-layout-color2: wait until it has.
-        wait_for(lambda: badge.evaluate("el => getComputedStyle(el).backgroundColor") ==
-                 page.evaluate("() => { const p = document.createElement('div'); "
-                               "p.style.background = 'var(--jp-layout-color2)'; document.body.append(p); "
-                               "const c = getComputedStyle(p).backgroundColor; p.remove(); return c; }"),
-                 30, f"the badge to take {theme}'s colours")
+        wait_for(
+            lambda: (
+                badge.evaluate("el => getComputedStyle(el).backgroundColor")
+                == page.evaluate(
+                    "() => { const p = document.createElement('div'); "
+                    "p.style.background = 'var(--jp-layout-color2)'; document.body.append(p); "
+                    "const c = getComputedStyle(p).backgroundColor; p.remove(); return c; }"
+                )
+            ),
+            30,
+            f"the badge to take {theme}'s colours",
+        )
         badge.screenshot(path=str(path))
     change_theme(page, "JupyterLab Light")
 
 
 def main() -> int:
     OUTPUT.mkdir(exist_ok=True)
-    print(f"Jupyter server with an idle culler: cull_idle_timeout={CULL_TIMEOUT} s, cull_connected=True\n"
-          "(cull_connected=True is what lets the culler take the control: jupyter_server's default, False,\n"
-          "never culls a kernel with a page open, keep-alive or not)")
+    print(
+        f"Jupyter server with an idle culler: cull_idle_timeout={CULL_TIMEOUT} s, cull_connected=True\n"
+        "(cull_connected=True is what lets the culler take the control: jupyter_server's default, False,\n"
+        "never culls a kernel with a page open, keep-alive or not)"
+    )
     with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
         server = JupyterServer(Path(workdir), cull_idle_timeout=CULL_TIMEOUT).start()
         browser = Chromium(playwright, Path(workdir) / "chromium-profile")
         try:
             (case,) = culling_trial(
-                browser, [CullingCase(server, "jupyterlab")], INTERVAL, OUTLIVE,
+                browser,
+                [CullingCase(server, "jupyterlab")],
+                INTERVAL,
+                OUTLIVE,
                 log=lambda line: print("  " + line, flush=True),
-                before_stop=lambda cases: screenshot_themes(cases[0].keep.badge(cases[0].cell)))
+                before_stop=lambda cases: screenshot_themes(cases[0].keep.badge(cases[0].cell)),
+            )
         except (AssertionError, TimeoutError) as error:
             print(f"\nFAILED: {error}")
             return 1
         finally:
             browser.close()
             server.stop()
-    failures = [what for what, failed in (
-        ("the control kernel was never culled", case.control_culled_after is None),
-        (f"the keep-alive kernel was culled {case.keep_culled_after} s after inject()", case.keep_culled_after is not None),
-        ("the keep-alive kernel was not culled after Stop", case.culled_after_stop is None)) if failed]
+    failures = [
+        what
+        for what, failed in (
+            ("the control kernel was never culled", case.control_culled_after is None),
+            (
+                f"the keep-alive kernel was culled {case.keep_culled_after} s after inject()",
+                case.keep_culled_after is not None,
+            ),
+            ("the keep-alive kernel was not culled after Stop", case.culled_after_stop is None),
+        )
+        if failed
+    ]
     if failures:
         print("\nFAILED: " + "; ".join(failures))
         return 1
     rows = [
         ("notebook", "keep-alive", "beats", "kernel"),
-        (case.keep.notebook, f"inject(interval={INTERVAL:g})", str(case.beats),
-         f"alive after {case.watched_for:.0f} s; culled {case.culled_after_stop:.0f} s after Stop"),
+        (
+            case.keep.notebook,
+            f"inject(interval={INTERVAL:g})",
+            str(case.beats),
+            f"alive after {case.watched_for:.0f} s; culled {case.culled_after_stop:.0f} s after Stop",
+        ),
         (case.control.notebook, "none", "0", f"culled after {case.control_culled_after:.0f} s"),
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     print()
     for n, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             print("  ".join("-" * width for width in widths))
     print("\nbadge screenshots: " + ", ".join(str(path) for path in SCREENSHOTS.values()))
-    print("OK: the kernel with inject() outlived the idle culler; the control kernel was culled\n"
-          "(it died because this server sets cull_connected=True; see \"Do you need it?\" in the README).")
+    print(
+        "OK: the kernel with inject() outlived the idle culler; the control kernel was culled\n"
+        '(it died because this server sets cull_connected=True; see "Do you need it?" in the README).'
+    )
     return 0
 
 

@@ -6,6 +6,13 @@
 // Colab's output frame) the fallback palette: dark in a Colab frame whose theme is dark (Colab marks
 // its output frames' <html> with theme="dark", googlecolab/colabtools#1214), else light. The classic
 // notebook is light whatever the system prefers, so prefers-color-scheme is asked only in Colab.
+/**
+ * @constructor
+ * @param {HTMLElement} parent where the badge goes
+ * @param {string} label the user's label ("" for none)
+ * @param {() => void} onStop what the Stop button does
+ * @param {boolean} colab in a Colab output frame
+ */
 function JsaliveBadge(parent, label, onStop, colab) {
   "use strict";
   var html = document.documentElement;
@@ -13,6 +20,7 @@ function JsaliveBadge(parent, label, onStop, colab) {
     (!html.hasAttribute("theme") && !!window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches));
   // [theme variable, light fallback, dark fallback]; each pair of text and background is at least
   // 4.5:1 (WCAG AA), and so is JupyterLab's own, in its light and dark themes (tests/test_badge.py).
+  /** @type {Record<string, string[]>} */
   var palette = {
     text: ["--jp-ui-font-color1", "#24292f", "#e6edf3"],
     background: ["--jp-layout-color2", "#f6f8fa", "#262c36"],
@@ -23,10 +31,12 @@ function JsaliveBadge(parent, label, onStop, colab) {
     reconnecting: ["--jp-error-color1", "#cf222e", "#f85149"],
     stopped: ["--jp-ui-font-color3", "#6e7781", "#8b949e"],
   };
+  /** @param {string} name @returns {string} */
   function color(name) {
     var entry = palette[name];
     return "var(" + entry[0] + "," + entry[dark ? 2 : 1] + ")";
   }
+  /** @type {Record<string, string>} */
   var dotColors = {starting: "busy", running: "running", busy: "busy", reconnecting: "reconnecting",
                    stopping: "stopped", stopped: "stopped"};
   var name = label ? "keep-alive \u201c" + label + "\u201d" : "keep-alive";
@@ -77,6 +87,7 @@ function JsaliveBadge(parent, label, onStop, colab) {
   parent.appendChild(root);
 
   this.root = root;
+  /** @param {View} view */
   this.update = function (view) {
     text.textContent = JsaliveCore.describe(view);
     var headline = JsaliveCore.headline(view);

@@ -2,6 +2,11 @@
 // the only way back to the kernel is google.colab.kernel.invokeFunction, which Colab runs as kernel
 // code (the callback colab_jsalive registered) and answers with the callback's JSON. This file uses
 // nothing else: it never reaches for the notebook page outside its own frame.
+/**
+ * @constructor
+ * @param {string} callbackName the callback colab_jsalive registered with google.colab.output
+ * @param {JsaliveHandlers} handlers
+ */
 function JsaliveColabChannel(callbackName, handlers) {
   "use strict";
   // Rejected calls in a row before giving up: after a runtime restart the callback is gone and every
@@ -11,6 +16,7 @@ function JsaliveColabChannel(callbackName, handlers) {
   var kernel = typeof google !== "undefined" && google && google.colab && google.colab.kernel;
   var rejected = 0;
 
+  /** @param {any} error whatever Colab rejected the call with */
   function onRejected(error) {
     rejected += 1;
     if (rejected >= MAX_REJECTED) {
@@ -34,8 +40,10 @@ function JsaliveColabChannel(callbackName, handlers) {
     }
   };
 
+  /** @param {Record<string, unknown>} data @returns {boolean} */
   this.send = function (data) {
     var call;
+    if (!kernel) return false; // connect() has already said why: there is no channel
     try {
       call = kernel.invokeFunction(callbackName, [data], {});
     } catch (error) {
@@ -45,7 +53,7 @@ function JsaliveColabChannel(callbackName, handlers) {
     Promise.resolve(call).then(function (result) {
       rejected = 0;
       var reply = result && result.data && result.data["application/json"];
-      if (reply && typeof reply === "object") handlers.reply(reply);
+      if (reply && typeof reply === "object") handlers.reply(/** @type {Reply} */ (reply));
     }, onRejected);
     return true;
   };

@@ -1,6 +1,7 @@
 // The keep-alive's logic in the page: when to beat, what counts as unanswered, when to reconnect and
 // when to stop. Nothing here touches the DOM, the network or the real clock: all of that comes in
-// through `io`, so node --test drives this file with a mock clock (tests/js/core.test.mjs).
+// through `io`, so node --test drives this file with a mock clock (tests/js/core.test.mjs). The shapes
+// of what comes and goes (View, Reply, Io) are written out in types.d.ts.
 var JsaliveCore = (function () {
   "use strict";
 
@@ -14,6 +15,7 @@ var JsaliveCore = (function () {
   // Capped exponential backoff with "equal jitter": half of the delay is fixed, half random, so pages
   // cut off together do not all reconnect in the same instant. The cap is also never above one
   // interval, so beats resume within two intervals of the server answering again.
+  /** @param {number} attempt @param {() => number} random @param {number} intervalMs @returns {number} */
   function backoffDelay(attempt, random, intervalMs) {
     var cap = Math.min(BACKOFF_CAP_MS, intervalMs);
     var ceiling = Math.min(cap, BACKOFF_BASE_MS * Math.pow(2, attempt));
@@ -23,10 +25,12 @@ var JsaliveCore = (function () {
   // The first beat slot after `now` on the grid start, start + interval, ... Scheduling on a fixed grid
   // keeps drift from building up, and a late wake-up (a throttled background tab) skips the missed
   // slots: it sends one beat, not a burst.
+  /** @param {number} start @param {number} intervalMs @param {number} now @returns {number} */
   function nextSlot(start, intervalMs, now) {
     return start + (Math.floor((now - start) / intervalMs) + 1) * intervalMs;
   }
 
+  /** @param {number} ms @returns {string} */
   function formatDuration(ms) {
     var total = Math.max(0, Math.round(ms / 1000));
     var h = Math.floor(total / 3600);
@@ -38,6 +42,7 @@ var JsaliveCore = (function () {
   }
 
   // The badge's words for a view of the keep-alive.
+  /** @param {View} view @returns {string} */
   function describe(view) {
     var parts;
     switch (view.state) {
@@ -59,6 +64,7 @@ var JsaliveCore = (function () {
 
   // The state in a few words, without the counts: what a screen reader announces when the state
   // changes (the badge's visible text changes with every beat, which would be too talkative to read).
+  /** @param {View} view @returns {string} */
   function headline(view) {
     switch (view.state) {
       case "busy": return "keep-alive: kernel busy";
@@ -76,6 +82,11 @@ var JsaliveCore = (function () {
   //        exists, when beats go unanswered or the connection fails (the channel stops the keep-alive
   //        if it does not, and calls kernelIdle() if the server reports it idle and quiet), with
   //        reconnect(): drop the connection and open a new one (answer with connected())}
+  /**
+   * @constructor
+   * @param {KeepAliveConfig} config
+   * @param {Io} io
+   */
   function KeepAlive(config, io) {
     this.io = io;
     this.intervalMs = config.interval * 1000;
@@ -84,15 +95,21 @@ var JsaliveCore = (function () {
     this.reason = "";
     this.beats = 0; // answered, as the kernel counts them
     this.seq = 0; // beats sent
+    /** @type {Map<number, number>} */
     this.pending = new Map(); // seq -> time sent, for beats not answered yet
     this.connected_ = false;
     this.attempt = 0; // failed connection attempts in a row
+    /** @type {number | null} */
     this.unreachableSince = null; // when the connection was lost, while it stays lost
+    /** @type {number | null} */
     this.start = null; // the beat grid's origin
+    /** @type {number | null} */
     this.beatTimer = null;
+    /** @type {number | null} */
     this.retryTimer = null;
   }
 
+  /** @returns {View} */
   KeepAlive.prototype.view = function () {
     var now = this.io.now();
     var oldest = now;
@@ -173,7 +190,8 @@ var JsaliveCore = (function () {
       }
       this.changed();
     }
-    var next = nextSlot(this.start, this.intervalMs, now);
+    // connected() set the grid's origin before the first beat; only beats follow beats.
+    var next = nextSlot(/** @type {number} */ (this.start), this.intervalMs, now);
     if (this.deadline !== null) next = Math.min(next, this.deadline);
     var self = this;
     this.beatTimer = this.io.setTimer(function () { self.beat(); }, next - now);
@@ -199,6 +217,7 @@ var JsaliveCore = (function () {
   };
 
   // A message from the kernel about this session (see colab_jsalive/_session.py for its keys).
+  /** @param {Reply} message */
   KeepAlive.prototype.reply = function (message) {
     if (this.state === "stopped") return;
     if (this.state === "stopping" && message.state !== "stopped") return; // answers to earlier beats
@@ -228,6 +247,7 @@ var JsaliveCore = (function () {
     this.changed();
   };
 
+  /** @param {string} reason */
   KeepAlive.prototype.stop = function (reason) {
     if (this.state === "stopped") return;
     this.state = "stopped";

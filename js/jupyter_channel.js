@@ -2,22 +2,34 @@
 // WebSocket to the Jupyter server's kernel channels, carrying one comm. The base URL and the token come
 // from the page (never from Python: outputs are saved into notebooks), so this works behind a
 // JupyterHub /user/NAME/ prefix, over https, and with cookie-only authentication.
+/**
+ * @constructor
+ * @param {string} kernelId the server's id of the kernel
+ * @param {string} target the comm target colab_jsalive registered in the kernel
+ * @param {() => Record<string, unknown>} hello the data of the comm_open
+ * @param {JsaliveHandlers} handlers
+ */
 function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
   "use strict";
   var server = JsaliveJupyterChannel.pageServer();
   var clientSession = JsaliveJupyterChannel.newId();
+  /** @type {WebSocket | null} */
   var socket = null;
+  /** @type {string | null} */
   var commId = null;
   // Our messages the kernel has not finished handling: msg_id -> answered yet?
+  /** @type {Map<string, boolean>} */
   var inFlight = new Map();
   var closed = false;
   var probing = false;
+  /** @type {string | null} */
   var lastActivity = null; // the kernel's last_activity in the server's previous answer to probe()
   var RESTARTED = "the kernel restarted: run inject() again";
   var DIED = "the kernel died and the server restarted it: run inject() again";
   var DEAD = "the kernel died and the server could not restart it: run inject() in a new kernel";
   var GONE = "the kernel was shut down (the server no longer has it): run inject() in a new kernel";
 
+  /** @param {string} msgType @param {Record<string, unknown>} content @returns {string} */
   function frame(msgType, content) {
     var msgId = JsaliveJupyterChannel.newId();
     if (msgType === "comm_msg") inFlight.set(msgId, false);
@@ -29,6 +41,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
     });
   }
 
+  /** @param {MessageEvent} event */
   function onMessage(event) {
     if (typeof event.data !== "string") return; // binary frames carry other clients' buffers
     var msg;
@@ -59,6 +72,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
   // The kernel's replies reach every connection to the kernel, the page's own included. The classic
   // notebook logs an error for each comm message it does not know, so it is told that this comm needs
   // nothing from it.
+  /** @param {string} id */
   function quietClassicNotebook(id) {
     var kernel = window.Jupyter && window.Jupyter.notebook && window.Jupyter.notebook.kernel;
     var comms = kernel && kernel.id === kernelId && kernel.comm_manager && kernel.comm_manager.comms;
@@ -75,6 +89,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
     var url = server.wsBase + "api/kernels/" + encodeURIComponent(kernelId) +
       "/channels?session_id=" + encodeURIComponent(clientSession) +
       (server.token ? "&token=" + encodeURIComponent(server.token) : "");
+    /** @type {WebSocket} */
     var ws;
     try { ws = new WebSocket(url); } catch (e) { handlers.disconnected(); return; }
     socket = ws;
@@ -94,6 +109,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
     };
   };
 
+  /** @param {Record<string, unknown>} data @returns {boolean} */
   this.send = function (data) {
     if (!socket || socket.readyState !== WebSocket.OPEN || commId === null) return false;
     socket.send(frame("comm_msg", {comm_id: commId, data: data}));
@@ -111,6 +127,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
   this.probe = function () {
     if (probing || closed || !server || typeof fetch !== "function") return;
     probing = true;
+    /** @type {Record<string, string>} */
     var headers = {};
     if (server.httpToken) headers.Authorization = "token " + server.httpToken;
     fetch(server.httpBase + "api/kernels?no_track_activity=1",
@@ -118,6 +135,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (kernels) {
         probing = false;
+        /** @param {KernelModel} k */
         var listed = function (k) { return k && k.id === kernelId; };
         if (closed || !Array.isArray(kernels)) return;
         var ours = kernels.filter(listed)[0];
@@ -153,7 +171,7 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
     ws.onmessage = ws.onclose = null;
     if (ws.readyState === WebSocket.CONNECTING) {
       // Closing a socket that has not opened makes the browser log a warning; let it open, then close.
-      ws.onopen = function () { ws.close(); };
+      ws.onopen = function () { this.close(); };
       return;
     }
     if (ws.readyState === WebSocket.OPEN && commId !== null) {
@@ -168,16 +186,19 @@ function JsaliveJupyterChannel(kernelId, target, hello, handlers) {
 // classic notebook's page holds the single-user server's own hub API token, JupyterLab's the user's
 // OAuth token); the keep-alive sends what the frontend sends and no more, so a token goes into a URL,
 // and so into proxies' logs, only where the frontend's own sockets carry it.
+/** @returns {PageServer | null} */
 JsaliveJupyterChannel.pageServer = function () {
   "use strict";
   var origin = location.protocol.replace(/^http/, "ws") + "//" + location.host;
   // A base URL may be a path on the page's host or a whole URL (a page served apart from its server),
   // as @jupyterlab/coreutils' PageConfig.getBaseUrl() allows.
+  /** @param {string | undefined} base @returns {string} */
   function resolve(base) { return new URL(base || "/", location.href).href.replace(/\/?$/, "/"); }
   var el = document.getElementById("jupyter-config-data");
   if (el) { // JupyterLab 4 and Notebook 7
     var c;
     try { c = JSON.parse(el.textContent); } catch (e) { return null; }
+    /** @type {Record<string, string>} */
     var apps = {"JupyterLab": "jupyterlab", "Jupyter Notebook": "notebook"};
     var httpBase = resolve(c.baseUrl);
     var wsBase = c.wsUrl ? c.wsUrl.replace(/\/?$/, "/") : httpBase.replace(/^http/, "ws");
@@ -201,6 +222,7 @@ JsaliveJupyterChannel.pageServer = function () {
 
 // A random id for messages and comms. crypto.randomUUID exists only in secure contexts (https,
 // localhost); getRandomValues exists everywhere.
+/** @returns {string} */
 JsaliveJupyterChannel.newId = function () {
   "use strict";
   var bytes = crypto.getRandomValues(new Uint8Array(16));

@@ -96,9 +96,7 @@ def started() -> dict:
     tf.constant(1.0)  # starts the runtime: the device setup is fixed from here on
     out["logical_cpus"] = [d.name for d in tf.config.list_logical_devices("CPU")]
     out["logical_gpus"] = [d.name for d in tf.config.list_logical_devices("GPU")]
-    after_start = calling(
-        gpu.configure_gpu, devices=[], allocator="cuda_malloc_async", mixed_precision="float32"
-    )
+    after_start = calling(gpu.configure_gpu, devices=[], allocator="cuda_malloc_async", mixed_precision="float32")
     out["after_start"] = {**after_start, "value": report_dict(after_start["value"])}
     out["env_after_after_start"] = env()
     out["memory"] = dataclasses.asdict(gpu.memory_info())

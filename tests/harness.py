@@ -128,9 +128,18 @@ class JupyterServer:
 
     started_once = False
 
-    def __init__(self, workdir: Path, base_url: str = "/", cull_idle_timeout: int | None = None,
-                 cull_interval: int = 2, cull_connected: bool = True, cull_busy: bool = False,
-                 env: dict | None = None, args: tuple[str, ...] = (), token: str | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        base_url: str = "/",
+        cull_idle_timeout: int | None = None,
+        cull_interval: int = 2,
+        cull_connected: bool = True,
+        cull_busy: bool = False,
+        env: dict | None = None,
+        args: tuple[str, ...] = (),
+        token: str | None = None,
+    ):
         """``cull_idle_timeout`` switches the kernel culler on. ``cull_connected`` is True here, unlike
         jupyter_server's default, so that an open page does not protect an idle kernel by itself;
         ``cull_busy`` keeps jupyter_server's default (a busy kernel is never culled). ``token=""`` runs
@@ -169,7 +178,8 @@ class JupyterServer:
         for name in ("notebooks", "data", "config", "runtime"):
             (self.workdir / name).mkdir(parents=True, exist_ok=True)
         (self.workdir / "config" / "jupyter_server_config.py").write_text(
-            _SERVER_CONFIG.format(path=str(Path(__file__).with_name("ports.py"))))
+            _SERVER_CONFIG.format(path=str(Path(__file__).with_name("ports.py")))
+        )
         env = dict(
             os.environ,
             JUPYTER_DATA_DIR=str(self.workdir / "data"),
@@ -180,12 +190,22 @@ class JupyterServer:
             **self.env,
         )
         args = [
-            sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={self.port}",
-            "--port-retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={self.token}",
-            "--allow-root", f"--ServerApp.root_dir={self.root}", f"--ServerApp.base_url={self.base_url}",
-            "--LabApp.expose_app_in_browser=True", "--JupyterNotebookApp.expose_app_in_browser=True",
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--no-browser",
+            f"--port={self.port}",
+            "--port-retries=0",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            "--allow-root",
+            f"--ServerApp.root_dir={self.root}",
+            f"--ServerApp.base_url={self.base_url}",
+            "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True",
             # Lab's news and update checks would try the internet on every page load.
-            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
         args += self.args
         if self.cull_idle_timeout is not None:
@@ -195,12 +215,11 @@ class JupyterServer:
                 f"--MappingKernelManager.cull_connected={self.cull_connected}",
                 f"--MappingKernelManager.cull_busy={self.cull_busy}",
             ]
-        self.log = open(self.workdir / "server.log", "ab")
+        self.log = open(self.workdir / "server.log", "ab")  # noqa: SIM115 (open while the server runs; stop() closes it)
         self.log_start = self.log.tell()
         # Kernels started without a notebook run in the server's working directory: the notebooks'
         # folder, so that they import the installed colab_jsalive, never a source tree beside them.
-        self.process = subprocess.Popen(args, env=env, cwd=self.root, stdout=self.log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(args, env=env, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
 
     def _wait_answering(self, timeout: float = 60) -> bool:
         """True once the server answers; False if it exited first. Raises if it does neither in time."""
@@ -213,8 +232,9 @@ class JupyterServer:
             except OSError:  # not listening yet (URLError and connection errors are OSErrors)
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout:g} s waiting for the Jupyter server to answer:\n"
-                                   f"{self._log_tail()}")
+                raise TimeoutError(
+                    f"timed out after {timeout:g} s waiting for the Jupyter server to answer:\n{self._log_tail()}"
+                )
             time.sleep(0.1)
         self.log.close()
         return False
@@ -250,8 +270,10 @@ class JupyterServer:
             f"{self.url}{path}{sep}no_track_activity=1",
             method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json",
-                     **({"Authorization": f"token {self.token}"} if self.token else {})},
+            headers={
+                "Content-Type": "application/json",
+                **({"Authorization": f"token {self.token}"} if self.token else {}),
+            },
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             data = response.read()
@@ -306,7 +328,8 @@ _KERNEL_READY_JS = {
 _KERNEL_STATE_JS = {  # for messages when a page's kernel is not ready
     "lab": """() => {
         const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-        const kernel = panel && panel.sessionContext && panel.sessionContext.session && panel.sessionContext.session.kernel;
+        const session = panel && panel.sessionContext && panel.sessionContext.session;
+        const kernel = session && session.kernel;
         return kernel ? {id: kernel.id, status: kernel.status, connection: kernel.connectionStatus} : String(panel);
     }""",
     "nbclassic": """() => {
@@ -422,10 +445,8 @@ class DroppingProxy:
     def _close(self, s: socket.socket) -> None:
         with self.lock:
             self.connections.discard(s)
-        try:
+        with contextlib.suppress(OSError):
             s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         s.close()
 
     def drop(self) -> None:
@@ -493,8 +514,7 @@ class NotebookPage:
     """One notebook open in one frontend, in a page of the browser's shared profile, or of a context
     of its own."""
 
-    def __init__(self, browser: Chromium, server, frontend: str, notebook: str, port: int | None = None,
-                 context=None):
+    def __init__(self, browser: Chromium, server, frontend: str, notebook: str, port: int | None = None, context=None):
         """``server`` is anything with ``page_url()``: a JupyterServer, or a user of a JupyterHub whose
         ``context`` (a browser context, closed with the page) holds the hub's login cookies."""
         self.server = server
@@ -535,10 +555,14 @@ class NotebookPage:
     def wait_kernel(self, timeout: float = 120) -> str:
         """Wait until the frontend shows the notebook with a connected, idle kernel; return its id."""
         try:
-            return wait_for(lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]), timeout,
-                            f"{self.frontend} to open {self.notebook} with a running kernel")
+            return wait_for(
+                lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]),
+                timeout,
+                f"{self.frontend} to open {self.notebook} with a running kernel",
+            )
         except TimeoutError as error:
-            raise TimeoutError(f"{error}; the page's kernel: {self.page.evaluate(_KERNEL_STATE_JS[self.family])}")
+            state = self.page.evaluate(_KERNEL_STATE_JS[self.family])
+            raise TimeoutError(f"{error}; the page's kernel: {state}") from None
 
     def reload(self) -> None:
         """Reload the page, as a user would; the frontend reopens the saved notebook."""
@@ -563,7 +587,8 @@ class NotebookPage:
     def badge_data(self, index: int) -> dict:
         """The badge's state as the snippet sets it on the element (data-state, data-beats, ...)."""
         return self.badge(index).evaluate(
-            "el => Object.assign({text: el.querySelector('.colab-jsalive-text').textContent}, el.dataset)")
+            "el => Object.assign({text: el.querySelector('.colab-jsalive-text').textContent}, el.dataset)"
+        )
 
     def wait_badge(self, index: int, state: str, timeout: float = 30) -> dict:
         seen = []  # the last badge read, for the message on a timeout
@@ -599,8 +624,11 @@ class NotebookPage:
         """
         cell = self.run(code)
         self.wait_badge(cell, "running")
-        session = wait_for(lambda: next((s.beats[-1] for s in self.keepalive_sockets()
-                                         if s.beats and not s.closed), None), 10, "a beat from the page")
+        session = wait_for(
+            lambda: next((s.beats[-1] for s in self.keepalive_sockets() if s.beats and not s.closed), None),
+            10,
+            "a beat from the page",
+        )
         return cell, session
 
     def sockets_to(self, url: str) -> int:
@@ -628,12 +656,12 @@ class NotebookPage:
         self.page.evaluate(_CLEAR_JS[self.family])
         wait_for(lambda: self.page.locator(_CELL_SELECTOR[self.family]).count() == 1, 30, "the cells deleted")
 
-    def problems(self, since: int = 0, kinds: tuple[str, ...] = ("warning", "error", "pageerror"),
-                 ignore: Collection[str] = ()) -> list[str]:
+    def problems(
+        self, since: int = 0, kinds: tuple[str, ...] = ("warning", "error", "pageerror"), ignore: Collection[str] = ()
+    ) -> list[str]:
         """The page's console lines of these ``kinds`` from line ``since`` on (``len(page.console)``
         taken earlier), except those in ``ignore``."""
-        return [line for line in self.console[since:]
-                if line.split(":", 1)[0] in kinds and line not in ignore]
+        return [line for line in self.console[since:] if line.split(":", 1)[0] in kinds and line not in ignore]
 
     def close(self) -> None:
         if self._own_context:
@@ -707,7 +735,8 @@ class KernelClient:
         """colab_jsalive.status() in the kernel, as a dict."""
         text = self.run(
             "import colab_jsalive as _cj, dataclasses as _dc, json as _json\n"
-            "print(_json.dumps(_dc.asdict(_cj.status()), default=str))")
+            "print(_json.dumps(_dc.asdict(_cj.status()), default=str))"
+        )
         return json.loads(text)
 
     def close(self) -> None:
@@ -770,7 +799,6 @@ def _waking(info: dict):
         waker.join()
 
 
-
 class KernelSocket:
     """A WebSocket to a kernel's channels through the server, speaking the JSON protocol the way the
     snippet and the frontends do; it sees every IOPub message the kernel publishes."""
@@ -782,18 +810,34 @@ class KernelSocket:
         self.session = secrets.token_hex(16)
         self.ws = websocket.create_connection(
             f"ws://127.0.0.1:{server.port}{server.base_url}api/kernels/{kernel_id}/channels"
-            f"?session_id={self.session}&token={server.token}", timeout=60)
+            f"?session_id={self.session}&token={server.token}",
+            timeout=60,
+        )
         self.backlog: list[dict] = []  # received, not yet taken by wait()
         self.connection_info = json.loads(server.connection_file(kernel_id).read_text())
 
     def send(self, msg_type: str, content: dict) -> str:
         """Send one message on the shell channel; return its msg_id."""
         msg_id = secrets.token_hex(16)
-        self.ws.send(json.dumps({
-            "channel": "shell",
-            "header": {"msg_id": msg_id, "msg_type": msg_type, "username": "", "session": self.session,
-                       "date": "2026-01-01T00:00:00Z", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "content": content, "buffers": []}))
+        self.ws.send(
+            json.dumps(
+                {
+                    "channel": "shell",
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": msg_type,
+                        "username": "",
+                        "session": self.session,
+                        "date": "2026-01-01T00:00:00Z",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": content,
+                    "buffers": [],
+                }
+            )
+        )
         return msg_id
 
     def wait(self, condition, timeout: float, what: str) -> dict:
@@ -827,8 +871,9 @@ class KernelSocket:
         while True:
             msg_id = self.send("kernel_info_request", {})
             try:
-                self.wait(lambda m: m.get("channel") == "iopub"
-                          and m.get("parent_header", {}).get("msg_id") == msg_id, 1, "")
+                self.wait(
+                    lambda m: m.get("channel") == "iopub" and m.get("parent_header", {}).get("msg_id") == msg_id, 1, ""
+                )
                 return
             except TimeoutError:
                 if time.monotonic() > deadline:
@@ -837,13 +882,22 @@ class KernelSocket:
     def request(self, code: str, *, store_history: bool = False, stop_on_error: bool = True) -> str:
         """Send ``code`` to run as a cell; return the request's msg_id. After a failed cell ipykernel
         aborts the requests that reach it in the moment after, unless that cell's stop_on_error is false."""
-        return self.send("execute_request", {"code": code, "silent": False, "store_history": store_history,
-                                             "user_expressions": {}, "allow_stdin": False,
-                                             "stop_on_error": stop_on_error})
+        return self.send(
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": store_history,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": stop_on_error,
+            },
+        )
 
     def outcome(self, msg_id: str, timeout: float, what: str) -> tuple[dict, list[dict]]:
         """The reply to request ``msg_id`` and every IOPub message it caused, up to the kernel's idle
         status (IOPub may trail the reply)."""
+
         def ours(channel):
             return lambda m: m.get("channel") == channel and m.get("parent_header", {}).get("msg_id") == msg_id
 
@@ -862,8 +916,10 @@ class KernelSocket:
             if msg["header"]["msg_type"] == "error":
                 raise RuntimeError(f"kernel error running {code!r}:\n" + "\n".join(msg["content"]["traceback"]))
         if reply["content"]["status"] == "aborted":  # busy, then idle, and nothing between
-            raise RuntimeError(f"the kernel aborted {code!r}: it aborts requests that arrive just after a "
-                               "cell failed, unless that cell was sent with stop_on_error false")
+            raise RuntimeError(
+                f"the kernel aborted {code!r}: it aborts requests that arrive just after a "
+                "cell failed, unless that cell was sent with stop_on_error false"
+            )
         return outputs
 
     def close(self) -> None:
@@ -872,9 +928,11 @@ class KernelSocket:
 
 def snippet_session(outputs: list[dict]) -> str:
     """The session token of the keep-alive snippet among a cell's outputs."""
-    (code,) = [m["content"]["data"]["application/javascript"] for m in outputs
-               if m["header"]["msg_type"] == "display_data"
-               and "application/javascript" in m["content"]["data"]]
+    (code,) = [
+        m["content"]["data"]["application/javascript"]
+        for m in outputs
+        if m["header"]["msg_type"] == "display_data" and "application/javascript" in m["content"]["data"]
+    ]
     return re.search(r'"session":\s*"([0-9a-f]{32})"', code).group(1)
 
 
@@ -909,11 +967,18 @@ def write_apart_page(folder: Path, server: JupyterServer) -> None:
     token on sockets too, since cookies do not reach another origin. Its ``#out`` is where
     show_snippet() runs a snippet."""
     base = f"http://127.0.0.1:{server.port}/"
-    config = json.dumps({"appName": "JupyterLab", "baseUrl": base, "token": server.token,
-                         "wsUrl": base.replace("http", "ws", 1), "appendToken": "true"})
+    config = json.dumps(
+        {
+            "appName": "JupyterLab",
+            "baseUrl": base,
+            "token": server.token,
+            "wsUrl": base.replace("http", "ws", 1),
+            "appendToken": "true",
+        }
+    )
     (folder / "index.html").write_text(
-        f"<!doctype html><script id='jupyter-config-data' type='application/json'>{config}</script>"
-        "<div id='out'></div>")
+        f"<!doctype html><script id='jupyter-config-data' type='application/json'>{config}</script><div id='out'></div>"
+    )
 
 
 _HIDE_PAGE_JS = """() => {
@@ -939,14 +1004,19 @@ def endless_cell(print_every: float | None = None) -> str:
     length depends on the machine."""
     if print_every is None:
         return "import time\nwhile True:\n    time.sleep(60)"
-    return f"import itertools, time\nfor n in itertools.count():\n    print(n, flush=True)\n    time.sleep({print_every})"
+    return (
+        f"import itertools, time\nfor n in itertools.count():\n    print(n, flush=True)\n    time.sleep({print_every})"
+    )
 
 
 def start_busy_cell(page: NotebookPage, print_every: float | None = None) -> None:
     """Start an endless_cell() in ``page`` and wait until its kernel is busy with it."""
     page.run(endless_cell(print_every))
-    wait_for(lambda: page.server.api("GET", f"api/kernels/{page.kernel_id}")["execution_state"] == "busy", 30,
-             "the kernel busy with the cell")
+    wait_for(
+        lambda: page.server.api("GET", f"api/kernels/{page.kernel_id}")["execution_state"] == "busy",
+        30,
+        "the kernel busy with the cell",
+    )
 
 
 # The situations a notebook is left in, for the trials with and without the keep-alive.
@@ -973,10 +1043,14 @@ class TrialRun:
         self.kernel_id = self.page.kernel_id
         if self.keepalive:
             self.cell, _ = self.page.start_keepalive(
-                f"import colab_jsalive\nka = colab_jsalive.inject(interval={interval})")
+                f"import colab_jsalive\nka = colab_jsalive.inject(interval={interval})"
+            )
         else:
-            wait_for(lambda: self.server.api("GET", f"api/kernels/{self.kernel_id}")["execution_state"] == "idle",
-                     30, "the new kernel idle")
+            wait_for(
+                lambda: self.server.api("GET", f"api/kernels/{self.kernel_id}")["execution_state"] == "idle",
+                30,
+                "the new kernel idle",
+            )
         if self.situation == "idle, tab hidden":
             assert hide_page(self.page) == "hidden"
         elif self.situation.startswith("busy"):
@@ -985,8 +1059,11 @@ class TrialRun:
             self.read_page()
             self.page.close()
             self.page = None
-            wait_for(lambda: self.server.api("GET", f"api/kernels/{self.kernel_id}")["connections"] == 0, 30,
-                     "the closed tab's connections gone")
+            wait_for(
+                lambda: self.server.api("GET", f"api/kernels/{self.kernel_id}")["connections"] == 0,
+                30,
+                "the closed tab's connections gone",
+            )
 
     def read_page(self) -> None:
         """Read the beats and the errors from the page, while it is open."""
@@ -1024,14 +1101,13 @@ class Chromium:
         """``profile``: the shared profile's folder (empty, or one an earlier Chromium left)."""
         self._playwright = playwright
         self.shared = playwright.chromium.launch_persistent_context(
-            profile, executable_path=chromium_executable(), args=CHROMIUM_ARGS,
-            viewport={"width": 1200, "height": 900})
+            profile, executable_path=chromium_executable(), args=CHROMIUM_ARGS, viewport={"width": 1200, "height": 900}
+        )
         # Cookies are kept per host, not per port: each server's `_xsrf` cookie, set for its base URL,
         # would reach every server below that path too (one at / and one at /user/tester/), and the
         # classic notebook would send the token of one while the server checks the other (403: no
         # kernel). One `_xsrf` cookie for the whole host, set first, is the one every server then uses.
-        self.shared.add_cookies([{"name": "_xsrf", "value": secrets.token_hex(16), "domain": "127.0.0.1",
-                                  "path": "/"}])
+        self.shared.add_cookies([{"name": "_xsrf", "value": secrets.token_hex(16), "domain": "127.0.0.1", "path": "/"}])
         self._apart = None
 
     def new_page(self):
@@ -1041,8 +1117,7 @@ class Chromium:
     def new_context(self, **options):
         """A browser context of its own, off the record; close it when done."""
         if self._apart is None:
-            self._apart = self._playwright.chromium.launch(executable_path=chromium_executable(),
-                                                           args=CHROMIUM_ARGS)
+            self._apart = self._playwright.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS)
         return self._apart.new_context(**options)
 
     def close(self) -> None:
@@ -1177,8 +1252,14 @@ class KernelWatch:
                         seen.fewest = model["connections"]
 
 
-def culling_trial(browser, cases: list[CullingCase], interval: float, watch: float,
-                  log=lambda line: None, before_stop=lambda cases: None) -> list[CullingCase]:
+def culling_trial(
+    browser,
+    cases: list[CullingCase],
+    interval: float,
+    watch: float,
+    log=lambda line: None,
+    before_stop=lambda cases: None,
+) -> list[CullingCase]:
     """The product's claim, run for real against each case's server's idle culler, every case side by
     side (a culler acts on each kernel alone, so cases sharing a server do not disturb each other).
 
@@ -1195,8 +1276,8 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
             server, frontend = case.server, case.frontend
             case.keep = NotebookPage(browser, server, frontend, server.new_notebook(f"with-keepalive-{frontend}.ipynb"))
             case.cell = case.keep.run(
-                "import colab_jsalive\n"
-                f"ka = colab_jsalive.inject(interval={interval!r}, label='demo: keep me alive')")
+                f"import colab_jsalive\nka = colab_jsalive.inject(interval={interval!r}, label='demo: keep me alive')"
+            )
             badge = case.keep.wait_badge(case.cell, "running", 60)
             case.keep_started = time.monotonic()
             watcher.track(server, case.keep.kernel_id)
@@ -1215,9 +1296,10 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
         end = max(case.keep_started for case in cases) + watch + 30  # no answer for 30 s: the watch fails
         timeout = max(case.server.cull_idle_timeout for case in cases)
         control_deadline = max(case.control_started for case in cases) + 6 * timeout + 30
-        while ((time.monotonic() < end and not all(watched_through(case) for case in cases)) or
-               (time.monotonic() < control_deadline and
-                any(watcher[case.control.kernel_id].gone_at is None for case in cases))):
+        while (time.monotonic() < end and not all(watched_through(case) for case in cases)) or (
+            time.monotonic() < control_deadline
+            and any(watcher[case.control.kernel_id].gone_at is None for case in cases)
+        ):
             time.sleep(0.5)
         for case in cases:
             watcher.stop_counting(case.keep.kernel_id)
@@ -1230,15 +1312,16 @@ def culling_trial(browser, cases: list[CullingCase], interval: float, watch: flo
             case.control_activity_age = control.oldest
             case.watched_for = (keep.listed_at or case.keep_started) - case.keep_started
             case.beats = int(case.keep.badge_data(case.cell)["beats"])
-            log(f"{case.frontend}: keep-alive kernel watched for {case.watched_for:.0f} s, {case.beats} beats; "
-                f"control kernel culled after {case.control_culled_after} s")
+            log(
+                f"{case.frontend}: keep-alive kernel watched for {case.watched_for:.0f} s, {case.beats} beats; "
+                f"control kernel culled after {case.control_culled_after} s"
+            )
         before_stop(cases)
         pressed = time.monotonic()
         for case in cases:
             case.keep.press_stop(case.cell)
         deadline = time.monotonic() + 6 * timeout + 30
-        while (time.monotonic() < deadline and
-               any(watcher[case.keep.kernel_id].gone_at is None for case in cases)):
+        while time.monotonic() < deadline and any(watcher[case.keep.kernel_id].gone_at is None for case in cases):
             time.sleep(0.5)
         for case in cases:
             gone_at = watcher[case.keep.kernel_id].gone_at

@@ -101,8 +101,14 @@ class JupyterHub:
     """A real JupyterHub in ``workdir``, with a kernel culler in every single-user server and the hub's
     idle culler for whole servers."""
 
-    def __init__(self, workdir: Path, kernel_cull_timeout: int, hub_cull_timeout: int,
-                 activity_interval: int = 5, ws_ping_intervals: dict[str, float] | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        kernel_cull_timeout: int,
+        hub_cull_timeout: int,
+        activity_interval: int = 5,
+        ws_ping_intervals: dict[str, float] | None = None,
+    ):
         self.workdir = Path(workdir)
         self.homes = self.workdir / "users"
         self.port = free_port()
@@ -133,20 +139,29 @@ class JupyterHub:
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
         config = _CONFIG.format(
-            bind_url=self.url, hub_bind_url=f"http://127.0.0.1:{self.hub_port}",
-            proxy=str(PROXY), proxy_api_url=f"http://127.0.0.1:{free_port()}", homes=str(self.homes),
-            singleuser_args=singleuser_args, activity_interval=str(self.activity_interval),
-            last_activity_interval=self.activity_interval, hub_cull_timeout=self.hub_cull_timeout,
-            hub_cull_every=self.activity_interval, api_token=self.api_token,
+            bind_url=self.url,
+            hub_bind_url=f"http://127.0.0.1:{self.hub_port}",
+            proxy=str(PROXY),
+            proxy_api_url=f"http://127.0.0.1:{free_port()}",
+            homes=str(self.homes),
+            singleuser_args=singleuser_args,
+            activity_interval=str(self.activity_interval),
+            last_activity_interval=self.activity_interval,
+            hub_cull_timeout=self.hub_cull_timeout,
+            hub_cull_every=self.activity_interval,
+            api_token=self.api_token,
             ports=str(Path(__file__).with_name("ports.py")),
             pings={name: round(seconds * 1000) for name, seconds in self.ws_ping_intervals.items()},
         )
         (self.workdir / "jupyterhub_config.py").write_text(config)
-        self.log = open(self.workdir / "hub.log", "wb")
+        self.log = open(self.workdir / "hub.log", "wb")  # noqa: SIM115 (open while the hub runs; stop() closes it)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"],
-            cwd=self.workdir, stdout=self.log, stderr=subprocess.STDOUT,
-            env=dict(os.environ, PYTHONWARNINGS="ignore"))
+            cwd=self.workdir,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env=dict(os.environ, PYTHONWARNINGS="ignore"),
+        )
         wait_for(self._answers, 90, "JupyterHub to answer")
         return self
 
@@ -167,8 +182,7 @@ class JupyterHub:
 
     def api(self, path: str):
         """GET from the hub's REST API, straight to the hub (never through the proxy)."""
-        request = urllib.request.Request(f"{self.hub_api}{path}",
-                                         headers={"Authorization": f"token {self.api_token}"})
+        request = urllib.request.Request(f"{self.hub_api}{path}", headers={"Authorization": f"token {self.api_token}"})
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())
 
@@ -243,8 +257,9 @@ class HubUser:
         url = self.server_url()
         if url is None:
             return set()
-        request = urllib.request.Request(f"{url}api/kernels?no_track_activity=1",
-                                         headers={"Authorization": f"token {self.hub.api_token}"})
+        request = urllib.request.Request(
+            f"{url}api/kernels?no_track_activity=1", headers={"Authorization": f"token {self.hub.api_token}"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return {k["id"] for k in json.loads(response.read())}

@@ -67,17 +67,21 @@ def themed_server(tmp_path_factory):
 @pytest.mark.skipif("jupyterlab" not in FRONTENDS, reason="JupyterLab is not served in this environment")
 @pytest.mark.parametrize("theme, dark", [("JupyterLab Light", False), ("JupyterLab Dark", True)])
 def test_the_badge_follows_jupyterlabs_theme_with_aa_contrast(browser, themed_server, theme, dark):
-    with open_notebook(browser, themed_server, "jupyterlab") as (page, client):
+    with open_notebook(browser, themed_server, "jupyterlab") as (page, _client):
         change_theme(page.page, theme)
         cell, _ = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='run 3')")
         badge = page.badge(cell)
         # The badge is dark on a dark page and light on a light one (not a white pill on black).
-        measured = wait_for(lambda: (m := contrast(badge)) and (m[_READ[0]]["background"] < 0.2) == dark and m,
-                            30, f"the badge to take {theme}'s colours")
+        measured = wait_for(
+            lambda: (m := contrast(badge)) and (m[_READ[0]]["background"] < 0.2) == dark and m,
+            30,
+            f"the badge to take {theme}'s colours",
+        )
         for part, m in measured.items():
             assert m["ratio"] >= AA, f"{part} in {theme}: contrast {m['ratio']:.2f} < {AA}"
         page_background = page.page.evaluate(
-            "getComputedStyle(document.body).getPropertyValue('--jp-layout-color2').trim()")
+            "getComputedStyle(document.body).getPropertyValue('--jp-layout-color2').trim()"
+        )
         assert page_background, "JupyterLab's theme variables are defined, so the badge uses them"
 
         # The dot's colours tell the states apart: running, busy (a cell sleeping through beats), stopped.
@@ -94,7 +98,7 @@ def test_the_badge_follows_jupyterlabs_theme_with_aa_contrast(browser, themed_se
 @pytest.mark.skipif("nbclassic" not in FRONTENDS, reason="the classic notebook is not served here")
 def test_the_classic_notebook_gets_the_light_palette_even_when_the_system_prefers_dark(browser, server):
     """The classic notebook has no theme variables and is light whatever the system prefers."""
-    with open_notebook(browser, server, "nbclassic") as (page, client):
+    with open_notebook(browser, server, "nbclassic") as (page, _client):
         page.page.emulate_media(color_scheme="dark")
         cell, _ = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='run 3')")
         measured = contrast(page.badge(cell))
@@ -105,13 +109,16 @@ def test_the_classic_notebook_gets_the_light_palette_even_when_the_system_prefer
         page.wait_badge(cell, "stopped", 30)
 
 
-@pytest.mark.parametrize("channel, theme, scheme, dark", [
-    ("colab", "dark", "light", True),  # Colab's dark theme marks the output frame's <html>
-    ("colab", "light", "dark", False),  # ... and its light theme wins over the system's preference
-    ("colab", None, "dark", True),  # no mark: the system's preference
-    ("colab", None, "light", False),
-    ("jupyter", None, "dark", False),  # a Jupyter page without theme variables: light, as the classic notebook
-])
+@pytest.mark.parametrize(
+    "channel, theme, scheme, dark",
+    [
+        ("colab", "dark", "light", True),  # Colab's dark theme marks the output frame's <html>
+        ("colab", "light", "dark", False),  # ... and its light theme wins over the system's preference
+        ("colab", None, "dark", True),  # no mark: the system's preference
+        ("colab", None, "light", False),
+        ("jupyter", None, "dark", False),  # a Jupyter page without theme variables: light, as the classic notebook
+    ],
+)
 def test_the_fallback_palette_where_the_page_has_no_theme_variables(browser, channel, theme, scheme, dark):
     """A bare page stands in for Colab's output frame (its documented dark-mode mark, EMULATION of the
     frame, not of the badge): the badge picks the palette and keeps AA contrast in it."""
@@ -119,8 +126,10 @@ def test_the_fallback_palette_where_the_page_has_no_theme_variables(browser, cha
     page = context.new_page()
     try:
         mark = f" theme='{theme}'" if theme else ""
-        page.set_content(f"<!doctype html><html{mark}><body style='margin:0;background:"
-                         f"{'#1e1e1e' if dark else '#ffffff'}'><div id='out'></div></body></html>")
+        page.set_content(
+            f"<!doctype html><html{mark}><body style='margin:0;background:"
+            f"{'#1e1e1e' if dark else '#ffffff'}'><div id='out'></div></body></html>"
+        )
         show_snippet(page, snippet(config("run 3", channel)))
         badge = page.locator("#out .colab-jsalive-badge")
         # With no channel here the keep-alive has stopped and hidden its button: show it to measure it.
@@ -134,8 +143,8 @@ def test_the_fallback_palette_where_the_page_has_no_theme_variables(browser, cha
 
 
 def test_screen_readers_hear_the_stop_buttons_purpose_and_changes_of_state_not_every_beat(notebook):
-    page, client = notebook
-    cell, session = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='run 3')")
+    page, _client = notebook
+    cell, _session = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='run 3')")
     badge = page.badge(cell)
     # The button's accessible name says what it stops.
     assert badge.get_by_role("button", name="Stop keep-alive \u201crun 3\u201d", exact=True).count() == 1
@@ -144,9 +153,11 @@ def test_screen_readers_hear_the_stop_buttons_purpose_and_changes_of_state_not_e
     # (A late answer on a loaded machine shows "busy" for a moment, as designed: wait for running.)
     wait_for(lambda: status.text_content() == "keep-alive running", 30, "the live region to say running")
     # Every change the live region makes is something a screen reader reads out: record them.
-    status.evaluate("el => { window.__announced = []; new MutationObserver(() => "
-                    "window.__announced.push(el.textContent)).observe(el, {childList: true, "
-                    "characterData: true, subtree: true}); }")
+    status.evaluate(
+        "el => { window.__announced = []; new MutationObserver(() => "
+        "window.__announced.push(el.textContent)).observe(el, {childList: true, "
+        "characterData: true, subtree: true}); }"
+    )
     words = page.badge_data(cell)["text"]
     beats = int(page.badge_data(cell)["beats"])
     wait_for(lambda: int(page.badge_data(cell)["beats"]) >= beats + BEATS_HEARD, 30, f"{BEATS_HEARD} more beats")
@@ -157,7 +168,9 @@ def test_screen_readers_hear_the_stop_buttons_purpose_and_changes_of_state_not_e
     # than beats (a live region that changed with every beat would speak BEATS_HEARD times).
     announced = page.page.evaluate("window.__announced")
     assert len(announced) <= 2 * LATE_ANSWERS, f"{len(announced)} announcements in {BEATS_HEARD} beats: {announced}"
-    assert all(now != before for now, before in zip(announced, ["keep-alive running", *announced])), announced
+    assert all(now != before for now, before in zip(announced, ["keep-alive running", *announced], strict=False)), (
+        announced
+    )
     assert not any(char.isdigit() for text in announced for char in text), announced
     page.run("colab_jsalive.inject(stop=True)")
     page.wait_badge(cell, "stopped", 30)

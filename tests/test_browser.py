@@ -38,8 +38,11 @@ def test_inject_beats_are_counted_by_the_kernel_and_shown_in_the_badge(notebook)
     assert status["last_beat"] is not None
     # Running once three beats are answered; a beat answered late (a loaded machine) shows "busy" until
     # its answer comes, as for any busy kernel.
-    badge = wait_for(lambda: (d := page.badge_data(cell)) and int(d["beats"]) >= 3 and d["state"] == "running"
-                     and d, 20, "the badge to count three beats and show the keep-alive running")
+    badge = wait_for(
+        lambda: (d := page.badge_data(cell)) and int(d["beats"]) >= 3 and d["state"] == "running" and d,
+        20,
+        "the badge to count three beats and show the keep-alive running",
+    )
     assert "keep-alive running" in badge["text"] and "left" in badge["text"]
     assert page.badge(cell).locator(".colab-jsalive-label").text_content() == "run 1"
     assert page.beats_sent(session) >= 3
@@ -58,8 +61,7 @@ def test_stop_button_stops_the_session_through_the_kernel(notebook):
     cell, session = inject(page)
     wait_for(lambda: page.beats_sent(session) >= 2, 20, "two beats")
     page.press_stop(cell, 20)
-    status = wait_for(lambda: (s := client.status()) and not s["active"] and s, 20,
-                      "the kernel to end the session")
+    status = wait_for(lambda: (s := client.status()) and not s["active"] and s, 20, "the kernel to end the session")
     assert status["reason"] == STOPPED_FROM_BADGE
     stopped_for_good(page, session)
 
@@ -93,9 +95,13 @@ def test_reinject_replaces_the_running_keepalive(notebook):
     second = page.run(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='new')")
     assert page.wait_badge(first, "stopped", 10 * INTERVAL)["reason"] == REPLACED
     page.wait_badge(second, "running")
-    new = wait_for(lambda: next((s.beats[-1] for s in page.keepalive_sockets()
-                                 if s.beats and s.beats[-1] != old and not s.closed), None),
-                   10, "beats from the new keep-alive")
+    new = wait_for(
+        lambda: next(
+            (s.beats[-1] for s in page.keepalive_sockets() if s.beats and s.beats[-1] != old and not s.closed), None
+        ),
+        10,
+        "beats from the new keep-alive",
+    )
     before = kernel_beats(client)
     wait_for(lambda: kernel_beats(client) >= before + 2, 20, "the new session's beats counted")
     assert client.status()["label"] == "new"
@@ -110,14 +116,15 @@ def test_reinject_replaces_the_running_keepalive(notebook):
 
 
 def test_status_before_the_first_beat_says_unknown_frontend(notebook):
-    page, client = notebook
+    _page, client = notebook
     # A keep-alive started by a client with no page never beats: the kernel says so honestly.
     out = client.run(
         "import dataclasses, json\n"
         "from IPython.display import display\n"
         "ka = colab_jsalive.inject(interval=0.5)\n"
         "print(json.dumps(dataclasses.asdict(ka.status()), default=str))\n"
-        "ka.stop()")
+        "ka.stop()"
+    )
     status = json.loads(out.strip().splitlines()[-1])
     assert status["frontend"] == "unknown"
     assert status["beats"] == 0
@@ -126,10 +133,12 @@ def test_status_before_the_first_beat_says_unknown_frontend(notebook):
 
 def test_with_block_stops_the_keepalive_on_exit_even_on_an_exception(notebook):
     page, client = notebook
-    cell = page.run("import time\n"
-                    f"with colab_jsalive.inject(interval={INTERVAL}, label='job') as job:\n"
-                    "    time.sleep(2)\n"
-                    "    raise KeyError('training failed')")
+    cell = page.run(
+        "import time\n"
+        f"with colab_jsalive.inject(interval={INTERVAL}, label='job') as job:\n"
+        "    time.sleep(2)\n"
+        "    raise KeyError('training failed')"
+    )
     badge = page.wait_badge(cell, "stopped", 30)
     assert badge["reason"] == STOPPED
     status = client.status()

@@ -38,8 +38,9 @@ def kernel(server):
 
 def status(socket: KernelSocket) -> dict:
     """colab_jsalive.status() in the kernel, as a dict."""
-    outputs = socket.execute("import dataclasses, json\n"
-                             "print(json.dumps(dataclasses.asdict(colab_jsalive.status()), default=str))")
+    outputs = socket.execute(
+        "import dataclasses, json\nprint(json.dumps(dataclasses.asdict(colab_jsalive.status()), default=str))"
+    )
     text = "".join(m["content"]["text"] for m in outputs if m["header"]["msg_type"] == "stream")
     return json.loads(text)
 
@@ -49,12 +50,23 @@ class PageComm:
 
     def __init__(self, socket: KernelSocket, session: str, comm_id: str = "page-comm"):
         self.socket, self.session, self.comm_id = socket, session, comm_id
-        socket.send("comm_open", {"comm_id": comm_id, "target_name": TARGET,
-                                  "data": {"op": "hello", "session": session, "frontend": "jupyterlab"}})
+        socket.send(
+            "comm_open",
+            {
+                "comm_id": comm_id,
+                "target_name": TARGET,
+                "data": {"op": "hello", "session": session, "frontend": "jupyterlab"},
+            },
+        )
 
     def beat(self, seq: int) -> None:
-        self.socket.send("comm_msg", {"comm_id": self.comm_id, "data": {
-            "op": "beat", "session": self.session, "seq": seq, "unanswered": 0, "frontend": "jupyterlab"}})
+        self.socket.send(
+            "comm_msg",
+            {
+                "comm_id": self.comm_id,
+                "data": {"op": "beat", "session": self.session, "seq": seq, "unanswered": 0, "frontend": "jupyterlab"},
+            },
+        )
 
     def ours(self, msg: dict) -> bool:
         return msg["header"]["msg_type"] in ("comm_msg", "comm_close") and msg["content"].get("comm_id") == self.comm_id
@@ -104,8 +116,11 @@ def test_jupyter_channel_a_restarted_kernel_closes_the_comm_of_an_earlier_inject
     server.api("POST", f"api/kernels/{kernel_id}/restart")
     socket.nudge()
     PageComm(socket, session, "after-restart")
-    socket.wait(lambda m: m["header"]["msg_type"] == "comm_close"
-                and m["content"].get("comm_id") == "after-restart", 30, "the new kernel to close the comm")
+    socket.wait(
+        lambda m: m["header"]["msg_type"] == "comm_close" and m["content"].get("comm_id") == "after-restart",
+        30,
+        "the new kernel to close the comm",
+    )
 
 
 def test_a_kernel_that_cannot_receive_comms_says_so_at_once(kernel):
@@ -119,7 +134,8 @@ def test_a_kernel_that_cannot_receive_comms_says_so_at_once(kernel):
         "    warnings.simplefilter('always')\n"
         "    ka = colab_jsalive.inject()\n"
         "print(json.dumps({'warnings': [str(w.message) for w in caught], 'active': ka.active,\n"
-        "                  'status': dataclasses.asdict(ka.status())}, default=str))")
+        "                  'status': dataclasses.asdict(ka.status())}, default=str))"
+    )
     result = json.loads("".join(m["content"]["text"] for m in outputs if m["header"]["msg_type"] == "stream"))
     assert result["active"] is False and result["status"]["frontend"] == "no-comms"
     (warning,) = result["warnings"]
@@ -144,8 +160,9 @@ def invoke(socket: KernelSocket, message: dict) -> dict:
     """What Colab's frontend does for invokeFunction(TARGET, [message], {}): run the registered
     callback as kernel code and hand the result's JSON back to the output frame."""
     args = json.dumps([message])
-    outputs = socket.execute(f"import google.colab.output\n"
-                             f"google.colab.output._invoke_function({TARGET!r}, {args!r}, '{{}}')")
+    outputs = socket.execute(
+        f"import google.colab.output\ngoogle.colab.output._invoke_function({TARGET!r}, {args!r}, '{{}}')"
+    )
     (result,) = [m["content"]["data"] for m in outputs if m["header"]["msg_type"] == "execute_result"]
     return result["application/json"]
 
@@ -154,8 +171,9 @@ def test_colab_emulation_calls_are_answered_and_counted(colab_kernel):
     outputs = colab_kernel.execute("ka = colab_jsalive.inject(interval=60, label='colab side')")
     session = snippet_session(outputs)
     for seq in (1, 2):
-        reply = invoke(colab_kernel, {"op": "beat", "session": session, "seq": seq, "unanswered": 0,
-                                      "frontend": "colab"})
+        reply = invoke(
+            colab_kernel, {"op": "beat", "session": session, "seq": seq, "unanswered": 0, "frontend": "colab"}
+        )
         assert (reply["seq"], reply["state"], reply["beats"]) == (seq, "running", seq)
     s = status(colab_kernel)
     assert (s["active"], s["beats"], s["frontend"], s["label"]) == (True, 2, "colab", "colab side")

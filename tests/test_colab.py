@@ -37,9 +37,11 @@ class ColabPage:
         self.errors: list[str] = []
         self.page = self.context.new_page()
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.goto(f"http://127.0.0.1:{pages.port}/parent.html#kernel={self.kernel_id}"
-                       f"&token={server.token}&server=127.0.0.1:{server.port}"
-                       f"&frame=http://localhost:{pages.port}/frame.html")
+        self.page.goto(
+            f"http://127.0.0.1:{pages.port}/parent.html#kernel={self.kernel_id}"
+            f"&token={server.token}&server=127.0.0.1:{server.port}"
+            f"&frame=http://localhost:{pages.port}/frame.html"
+        )
         wait_for(lambda: self.page.evaluate("window.emu && emu.ready"), 30, "the emulated page's kernel socket")
         self.client = KernelClient(server.connection_file(self.kernel_id))
         self.execute(PRELUDE)
@@ -57,11 +59,15 @@ class ColabPage:
     def badge(self, frame: int) -> dict:
         locator = self.page.frame_locator("iframe").nth(frame).locator(".colab-jsalive-badge")
         return locator.evaluate(
-            "el => Object.assign({text: el.querySelector('.colab-jsalive-text').textContent}, el.dataset)")
+            "el => Object.assign({text: el.querySelector('.colab-jsalive-text').textContent}, el.dataset)"
+        )
 
     def wait_badge(self, frame: int, state: str, timeout: float = 20) -> dict:
-        return wait_for(lambda: (d := self.badge(frame))["state"] == state and d, timeout,
-                        f"the badge in output frame {frame} to show {state!r}")
+        return wait_for(
+            lambda: (d := self.badge(frame))["state"] == state and d,
+            timeout,
+            f"the badge in output frame {frame} to show {state!r}",
+        )
 
     def calls(self, frame: int) -> int:
         return self.page.evaluate("i => emu.frames[i].calls", frame)
@@ -157,14 +163,17 @@ def test_colab_emulation_vanished_callback_stops_the_snippet(colab):
 
 def test_colab_emulation_detects_a_reach_outside_the_frame(colab):
     """The trap the other tests rely on works: a snippet touching window.parent is caught."""
-    (frame,) = colab.execute("from IPython.display import Javascript, display\n"
-                             "display(Javascript('try { window.parent.document } catch (e) {}'))")["outputs"]
+    (_frame,) = colab.execute(
+        "from IPython.display import Javascript, display\n"
+        "display(Javascript('try { window.parent.document } catch (e) {}'))"
+    )["outputs"]
     wait_for(lambda: colab.violations() == ["parent"], 10, "the violation to be recorded")
     colab.page.frames[1].evaluate("window.__violations.length = 0")  # keep the fixture's check clean
 
 
 def test_colab_emulation_every_beat_moves_the_fields_googles_client_reads_and_without_beats_they_stay(
-        colab, browser, colab_server, pages):
+    colab, browser, colab_server, pages
+):
     """Google's own Colab client (colab-vscode, keep-alive.ts) keeps a runtime while a kernel has a
     connection and is busy or starting, or had activity within the hour: the kernel's
     ``connections``, ``execution_state`` and ``last_activity`` in the runtime's api/kernels (DESIGN.md
@@ -173,6 +182,7 @@ def test_colab_emulation_every_beat_moves_the_fields_googles_client_reads_and_wi
     was. Both stay connected. (What counts is an hour there; the fields are what this shows.)"""
     control = ColabPage(browser, colab_server, pages)
     try:
+
         def model(page):  # the kernel's model, with last_activity as a datetime
             kernel = colab_server.api("GET", f"api/kernels/{page.kernel_id}")
             kernel["last_activity"] = utc_time(kernel["last_activity"])
@@ -184,8 +194,9 @@ def test_colab_emulation_every_beat_moves_the_fields_googles_client_reads_and_wi
         for _ in range(3):  # never status(): a cell of the test's own would be activity too
             beats, before = int(colab.badge(frame)["beats"]), model(colab)["last_activity"]
             wait_for(lambda: int(colab.badge(frame)["beats"]) > beats, 20, "the next answered beat")
-            kept = wait_for(lambda: (m := model(colab))["last_activity"] > before and m, 10,
-                            "last_activity moved by the beat")
+            kept = wait_for(
+                lambda: (m := model(colab))["last_activity"] > before and m, 10, "last_activity moved by the beat"
+            )
             assert kept["connections"] >= 1 and kept["execution_state"] in ("idle", "busy")
         left = model(control)
         assert left["last_activity"] == control_before, "the control kernel had activity of its own"

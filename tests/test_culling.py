@@ -22,9 +22,12 @@ TRIALS = [(frontend, "/") for frontend in FRONTENDS] + [(FRONTENDS[0], "/user/al
 
 @pytest.fixture(scope="module")
 def trial(browser, tmp_path_factory) -> dict[tuple[str, str], CullingCase]:
-    servers = {base_url: JupyterServer(tmp_path_factory.mktemp("culling"), base_url=base_url,
-                                       cull_idle_timeout=CULL_TIMEOUT).start()
-               for base_url in dict.fromkeys(base_url for _, base_url in TRIALS)}
+    servers = {
+        base_url: JupyterServer(
+            tmp_path_factory.mktemp("culling"), base_url=base_url, cull_idle_timeout=CULL_TIMEOUT
+        ).start()
+        for base_url in dict.fromkeys(base_url for _, base_url in TRIALS)
+    }
     try:
         cases = {(frontend, base_url): CullingCase(servers[base_url], frontend) for frontend, base_url in TRIALS}
         culling_trial(browser, list(cases.values()), INTERVAL, watch=WATCH)
@@ -41,8 +44,9 @@ def trial(browser, tmp_path_factory) -> dict[tuple[str, str], CullingCase]:
 def test_keepalive_kernel_outlives_the_idle_culler_and_is_culled_after_stop(trial, frontend, base_url):
     case = trial[(frontend, base_url)]
     assert case.control_culled_after is not None, "the culler never culled the idle control kernel"
-    assert case.keep_culled_after is None, \
+    assert case.keep_culled_after is None, (
         f"the keep-alive kernel was culled {case.keep_culled_after:.0f} s after inject()"
+    )
     # Its server listed it, alive, WATCH seconds after inject() ran: the whole watch is covered.
     assert case.watched_for >= WATCH, f"the keep-alive kernel was last seen {case.watched_for:.0f} s after inject()"
     assert case.beats >= 3

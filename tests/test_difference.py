@@ -42,10 +42,19 @@ def finding(cull_connected: bool, cull_busy: bool, situation: str) -> tuple[str,
         return "survived", "survived", "the cell's output is activity: the running cell keeps its kernel"
     if situation == "busy, silent cell":
         if cull_busy and cull_connected:
-            return "culled", "culled", ("the beats wait in the kernel's queue behind the cell and nothing "
-                                        "reaches its iopub channel: no page can keep a silent busy kernel here")
-        return "survived", "survived", ("jupyter_server keeps a busy kernel (cull_busy off) or a connected one "
-                                        "(cull_connected off) by itself")
+            return (
+                "culled",
+                "culled",
+                (
+                    "the beats wait in the kernel's queue behind the cell and nothing "
+                    "reaches its iopub channel: no page can keep a silent busy kernel here"
+                ),
+            )
+        return (
+            "survived",
+            "survived",
+            ("jupyter_server keeps a busy kernel (cull_busy off) or a connected one (cull_connected off) by itself"),
+        )
     if not cull_connected:
         return "survived", "survived", "an open page keeps an idle kernel by itself (cull_connected off)"
     return "culled", "survived", "the beats are the kernel's only activity: here the keep-alive is the difference"
@@ -62,11 +71,18 @@ def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Run]:
     servers = {}
     try:
         for connected, busy_ in SETTINGS:
-            servers[connected, busy_] = JupyterServer(tmp_path_factory.mktemp("difference"),
-                                                      cull_idle_timeout=CULL_TIMEOUT, cull_connected=connected,
-                                                      cull_busy=busy_).start()
-        runs = {(connected, busy_, situation, keepalive): Run(servers[connected, busy_], situation, keepalive)
-                for connected, busy_ in SETTINGS for situation in SITUATIONS for keepalive in (False, True)}
+            servers[connected, busy_] = JupyterServer(
+                tmp_path_factory.mktemp("difference"),
+                cull_idle_timeout=CULL_TIMEOUT,
+                cull_connected=connected,
+                cull_busy=busy_,
+            ).start()
+        runs = {
+            (connected, busy_, situation, keepalive): Run(servers[connected, busy_], situation, keepalive)
+            for connected, busy_ in SETTINGS
+            for situation in SITUATIONS
+            for keepalive in (False, True)
+        }
         watcher = KernelWatch(servers.values())
         try:
             for number, run in enumerate(runs.values()):
@@ -81,9 +97,12 @@ def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Run]:
                 return "survived" if (seen.listed_at or 0) >= run.began + WATCH else ""
 
             # No answer within 30 s of the last watch's end leaves a run undecided, and its test fails.
-            wait_for(lambda: all(outcome(run) for run in runs.values()),
-                     max(run.began for run in runs.values()) + WATCH + 30 - time.monotonic(),
-                     "every kernel culled or watched for WATCH seconds", poll=0.5)
+            wait_for(
+                lambda: all(outcome(run) for run in runs.values()),
+                max(run.began for run in runs.values()) + WATCH + 30 - time.monotonic(),
+                "every kernel culled or watched for WATCH seconds",
+                poll=0.5,
+            )
             for run in runs.values():
                 run.outcome = outcome(run)
                 if run.page is not None:
@@ -100,12 +119,17 @@ def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Run]:
 
 
 @pytest.mark.parametrize("situation", SITUATIONS)
-@pytest.mark.parametrize(("cull_connected", "cull_busy"), SETTINGS,
-                         ids=[f"cull_connected={c},cull_busy={b}" for c, b in SETTINGS])
+@pytest.mark.parametrize(
+    ("cull_connected", "cull_busy"), SETTINGS, ids=[f"cull_connected={c},cull_busy={b}" for c, b in SETTINGS]
+)
 def test_what_the_kernel_culler_does_without_and_with_the_keepalive(trial, cull_connected, cull_busy, situation):
     without, with_, why = finding(cull_connected, cull_busy, situation)
-    control, keep = trial[cull_connected, cull_busy, situation, False], trial[cull_connected, cull_busy, situation, True]
+    control, keep = (
+        trial[cull_connected, cull_busy, situation, False],
+        trial[cull_connected, cull_busy, situation, True],
+    )
     assert keep.beats >= 1, "the keep-alive never beat"  # it ran: a survival without beats credits nothing
     seen = {"without the keep-alive": control.outcome, "with it": keep.outcome}
-    assert seen == {"without the keep-alive": without, "with it": with_}, \
+    assert seen == {"without the keep-alive": without, "with it": with_}, (
         f"cull_connected={cull_connected}, cull_busy={cull_busy}, {situation}: expected {without}/{with_} ({why})"
+    )

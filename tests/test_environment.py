@@ -30,7 +30,7 @@ PROBE = textwrap.dedent("""
 
 def result_of(output: str) -> dict:
     line = next(line for line in output.splitlines() if "RESULT" in line)
-    return json.loads(line[line.index("RESULT") + len("RESULT"):])
+    return json.loads(line[line.index("RESULT") + len("RESULT") :])
 
 
 def assert_inactive_with_one_warning(result: dict, kind: str, reason: str) -> None:
@@ -49,8 +49,12 @@ def test_plain_python_warns_once_and_returns_an_inactive_handle():
 
 
 def test_terminal_ipython_warns_once_and_returns_an_inactive_handle():
-    out = subprocess.run([sys.executable, "-m", "IPython", "--quick", "--no-banner", "--colors=nocolor",
-                          "-c", PROBE], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "IPython", "--quick", "--no-banner", "--colors=nocolor", "-c", PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert_inactive_with_one_warning(result_of(out.stdout), "terminal", "terminal IPython")
 
 
@@ -67,8 +71,13 @@ def test_a_kernel_without_a_server_warns_once_and_returns_an_inactive_handle(tmp
 
 def test_vscode_warns_once_and_returns_an_inactive_handle(tmp_path):
     # VS Code's Jupyter extension defines __vsc_ipynb_file__ in the kernel it runs a notebook in.
-    result = result_of(run_in_kernel("__vsc_ipynb_file__ = '/x/train.ipynb'\n" + PROBE, tmp_path,
-                                     "kernel-0123abcd-0000-0000-0000-000000000000.json"))
+    result = result_of(
+        run_in_kernel(
+            "__vsc_ipynb_file__ = '/x/train.ipynb'\n" + PROBE,
+            tmp_path,
+            "kernel-0123abcd-0000-0000-0000-000000000000.json",
+        )
+    )
     assert_inactive_with_one_warning(result, "vscode", "VS Code")
 
 
@@ -78,7 +87,9 @@ def test_a_colab_tag_without_google_colab_warns_once_and_returns_an_inactive_han
 
 
 def test_importing_colab_jsalive_loads_no_tensorflow_keras_jinja_or_ipython():
-    code = ("import sys, colab_jsalive\n"
-            "print(sorted(m for m in ('tensorflow', 'keras', 'jinja2', 'IPython') if m in sys.modules))")
+    code = (
+        "import sys, colab_jsalive\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'jinja2', 'IPython') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

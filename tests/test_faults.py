@@ -48,8 +48,11 @@ def test_busy_kernel_answers_every_beat_after_the_cell_and_loses_none(lab):
     busy = page.wait_badge(cell, "busy", 10)
     assert "kernel busy" in busy["text"]
     wait_for(lambda: int(page.badge_data(cell)["unanswered"]) >= 3, 10, "beats queued behind the cell")
-    wait_for(lambda: (d := page.badge_data(cell))["state"] == "running" and d["unanswered"] == "0",
-             30, "every queued beat answered after the cell")
+    wait_for(
+        lambda: (d := page.badge_data(cell))["state"] == "running" and d["unanswered"] == "0",
+        30,
+        "every queued beat answered after the cell",
+    )
     page.press_stop(cell)  # the stop travels behind every beat sent before it
     assert client.status()["beats"] == page.beats_sent(session), "a beat was lost"
 
@@ -57,8 +60,7 @@ def test_busy_kernel_answers_every_beat_after_the_cell_and_loses_none(lab):
 def test_network_loss_reconnects_with_backoff_and_beats_resume_within_two_intervals(browser, server):
     interval = 3.0
     proxy = DroppingProxy(server.port)
-    page = NotebookPage(browser, server, "jupyterlab", server.new_notebook("through-proxy.ipynb"),
-                        port=proxy.port)
+    page = NotebookPage(browser, server, "jupyterlab", server.new_notebook("through-proxy.ipynb"), port=proxy.port)
     client = KernelClient(server.connection_file(page.kernel_id))
     try:
         page.run("import colab_jsalive")
@@ -74,12 +76,16 @@ def test_network_loss_reconnects_with_backoff_and_beats_resume_within_two_interv
         delays = page.keepalive_delays("disconnected")
         assert len(delays) >= 3, delays
         for attempt, delay in enumerate(delays):
-            ceiling = min(interval * 1000, 1000 * 2 ** attempt)
+            ceiling = min(interval * 1000, 1000 * 2**attempt)
             assert ceiling / 2 <= delay <= ceiling, (attempt, delays)
         before = client.status()["beats"]
         proxy.restore()
-        wait_for(lambda: client.status()["beats"] > before, 2 * interval,
-                 "the kernel to count a beat within two intervals of the network returning", poll=0.05)
+        wait_for(
+            lambda: client.status()["beats"] > before,
+            2 * interval,
+            "the kernel to count a beat within two intervals of the network returning",
+            poll=0.05,
+        )
         page.wait_badge(cell, "running", 10)
         assert page.sockets_to(ours.url) > attempts
     finally:
@@ -114,9 +120,11 @@ def test_beats_the_kernel_never_hears_on_an_open_connection_make_the_page_reconn
                 routed["dropped"] += 1
             else:
                 upstream.send(message)
+
         ws.on_message(to_server)
 
     with open_notebook(browser, server, "jupyterlab") as (page, client):
+
         def heard(condition):
             page.page.evaluate("0")  # Playwright runs the route's handlers while the test calls it
             return condition()
@@ -128,8 +136,11 @@ def test_beats_the_kernel_never_hears_on_an_open_connection_make_the_page_reconn
         # Without asking the kernel meanwhile: each question is activity, which a kernel that cannot
         # hear the page would not have.
         wait_for(lambda: heard(lambda: routed["connections"] >= 2), 30, "the page to open a new connection")
-        wait_for(lambda: heard(lambda: client.status()["beats"] >= 3), 30,
-                 "the kernel to count beats from the new connection")
+        wait_for(
+            lambda: heard(lambda: client.status()["beats"] >= 3),
+            30,
+            "the kernel to count beats from the new connection",
+        )
         page.wait_badge(cell, "running", 10)
         assert not page.problems()
 
@@ -179,8 +190,7 @@ def test_max_duration_ends_the_keepalive_on_both_sides_even_while_the_kernel_is_
     cell = page.run(f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration=3)\nimport time\ntime.sleep(15)")
     assert page.wait_badge(cell, "stopped", 20)["reason"] == EXPIRED
     assert server.api("GET", f"api/kernels/{page.kernel_id}")["execution_state"] == "busy"
-    status = wait_for(lambda: (s := client.status())["reason"] == EXPIRED and s, 40,
-                      "the kernel to report the expiry")
+    status = wait_for(lambda: (s := client.status())["reason"] == EXPIRED and s, 40, "the kernel to report the expiry")
     assert status["active"] is False
 
 
@@ -195,8 +205,9 @@ def test_same_notebook_in_two_pages_both_beat_and_one_stop_ends_both(lab, browse
         assert page_b.kernel_id == page_a.kernel_id
         page_b.wait_badge(cell, "running", 30)
         a, b = page_a.beats_sent(session), page_b.beats_sent(session)
-        wait_for(lambda: page_a.beats_sent(session) > a + 1 and page_b.beats_sent(session) > b + 1, 20,
-                 "both pages beating")
+        wait_for(
+            lambda: page_a.beats_sent(session) > a + 1 and page_b.beats_sent(session) > b + 1, 20, "both pages beating"
+        )
         for p in (page_a, page_b):  # one timer per page for this kernel
             assert p.page.evaluate("Object.keys(window.__colabJsalive)") == [p.kernel_id]
         page_a.press_stop(cell)
@@ -224,9 +235,19 @@ def test_hostile_messages_on_the_channel_are_never_counted_and_never_raise(lab, 
     send = attacker.send
 
     forged = "f" * 32
-    payloads = [None, 1, "beat", ["beat"], {}, {"op": "beat"}, {"op": "beat", "session": forged, "seq": 1},
-                {"op": "stop", "session": forged}, {"op": "beat", "session": "x" * 1_000_000},
-                {"op": "beat", "session": None, "junk": "y" * 1_000_000}, {"op": {"$gt": ""}, "session": session}]
+    payloads = [
+        None,
+        1,
+        "beat",
+        ["beat"],
+        {},
+        {"op": "beat"},
+        {"op": "beat", "session": forged, "seq": 1},
+        {"op": "stop", "session": forged},
+        {"op": "beat", "session": "x" * 1_000_000},
+        {"op": "beat", "session": None, "junk": "y" * 1_000_000},
+        {"op": {"$gt": ""}, "session": session},
+    ]
     for i, data in enumerate(payloads):
         send("comm_open", {"comm_id": f"c{i}", "target_name": "colab_jsalive", "data": data})
         send("comm_msg", {"comm_id": f"c{i}", "data": data})
@@ -241,14 +262,20 @@ def test_hostile_messages_on_the_channel_are_never_counted_and_never_raise(lab, 
     marker = send("kernel_info_request", {})
     wait_for(lambda: marker in replied, 60, "the kernel to get through the flood")
     before = client.status()
-    after = wait_for(lambda: (s := client.status())["beats"] > before["beats"] + 2 and s, 30,
-                     "the real page's beats to go on after the flood")
+    after = wait_for(
+        lambda: (s := client.status())["beats"] > before["beats"] + 2 and s,
+        30,
+        "the real page's beats to go on after the flood",
+    )
     assert after["active"] and after["label"] == "target" and after["frontend"] == "jupyterlab"
     assert page.badge_data(cell)["state"] in ("running", "busy")
     # The answers to those beats came after every answer to the flood, in order: once the badge counts
     # them, the page has worked through the flood.
-    wait_for(lambda: int(page.badge_data(cell)["beats"]) >= after["beats"], 90,
-             "the page to work through the kernel's answers to the flood")
+    wait_for(
+        lambda: int(page.badge_data(cell)["beats"]) >= after["beats"],
+        90,
+        "the page to work through the kernel's answers to the flood",
+    )
     # Every counted beat came from the real page.
     page.press_stop(cell)
     assert client.status()["beats"] == page.beats_sent(session)

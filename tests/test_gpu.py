@@ -44,8 +44,9 @@ def run_probe(scenario: str, **environment: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     env.update(environment, TF_CPP_MIN_LOG_LEVEL="2")
     # The probe imports the installed colab_jsalive, as a user's process would.
-    done = subprocess.run([sys.executable, str(PROBE), scenario], capture_output=True, text=True, env=env,
-                          cwd=PROBE.parent, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(PROBE), scenario], capture_output=True, text=True, env=env, cwd=PROBE.parent, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT"))
     return json.loads(line[len("RESULT") :])
@@ -327,9 +328,7 @@ def test_release_memory_without_keras_or_tensorflow_says_there_was_nothing_to_cl
         ({"stop": True}, r"starts and stops the keep-alive itself; it takes no stop argument"),
     ],
 )
-def test_keras_callback_rejects_an_argument_inject_does_not_take_before_loading_keras(
-    monkeypatch, kwargs, message
-):
+def test_keras_callback_rejects_an_argument_inject_does_not_take_before_loading_keras(monkeypatch, kwargs, message):
     def build():
         raise AssertionError("Keras was loaded before the arguments were checked")
 
@@ -357,10 +356,10 @@ class EmulatedTF:
         names = names or ["Emulated GPU"] * len(capabilities)
         self._details = {
             device: {"device_name": name, "compute_capability": capability}
-            for device, name, capability in zip(self.physical, names, capabilities)
+            for device, name, capability in zip(self.physical, names, capabilities, strict=True)
         }
         self.visible = list(self.physical)
-        self.growth = {d: None for d in self.physical}  # get_memory_growth on a fresh GPU is None
+        self.growth = dict.fromkeys(self.physical)  # get_memory_growth on a fresh GPU is None
         self.limits = {}  # the logical device configuration, as one memory limit per GPU
         self.memory = {}  # GPU index -> {"current", "peak"}; a GPU missing here has no allocator stats
         self.policy = "float32"
@@ -548,9 +547,7 @@ def test_after_start_a_change_becomes_a_restart_note_emulation(emulate, kwargs, 
     ],
     ids=["devices", "limit", "growth", "growth-off-never-set"],
 )
-def test_after_start_a_setting_already_in_effect_needs_no_restart_emulation(
-    emulate, kwargs, configured_before_start
-):
+def test_after_start_a_setting_already_in_effect_needs_no_restart_emulation(emulate, kwargs, configured_before_start):
     """Emulation of TensorFlow's GPU-only branches: asking again for what TensorFlow started with."""
     fake = emulate([(7, 5), (7, 5)], imported=True)
     if configured_before_start:
@@ -579,9 +576,7 @@ def test_a_gpu_index_that_does_not_exist_is_a_value_error_listing_the_gpus_emula
     fake = emulate([(7, 5), (8, 6)], names=["Tesla T4", "RTX A6000"])
     with pytest.raises(ValueError) as caught:
         gpu.configure_gpu(devices=[1, 2])
-    assert str(caught.value) == (
-        "devices=[1, 2]: there is no GPU 2; TensorFlow sees GPU 0 (Tesla T4), 1 (RTX A6000)"
-    )
+    assert str(caught.value) == ("devices=[1, 2]: there is no GPU 2; TensorFlow sees GPU 0 (Tesla T4), 1 (RTX A6000)")
     assert fake.visible == fake.physical
     assert gpu.GROWTH_ENV not in os.environ  # a call that raises sets nothing
 
@@ -699,8 +694,17 @@ def test_keras_callback_joins_a_running_keepalive_and_leaves_it_to_its_owner(mon
     from colab_jsalive import gpu
     from colab_jsalive._session import Status
 
-    running = Status(active=True, frontend="jupyterlab", beats=3, unanswered=0, last_beat=None,
-                     started=None, expires=None, interval=60.0, label="outer")
+    running = Status(
+        active=True,
+        frontend="jupyterlab",
+        beats=3,
+        unanswered=0,
+        last_beat=None,
+        started=None,
+        expires=None,
+        interval=60.0,
+        label="outer",
+    )
     calls = []
     monkeypatch.setattr(colab_jsalive, "status", lambda: running)
     monkeypatch.setattr(colab_jsalive, "inject", lambda **kw: calls.append(kw))

@@ -120,9 +120,13 @@ def watch(hub: JupyterHub, people: list[Person], seconds: float) -> None:
 
 @pytest.fixture(scope="module")
 def trial(browser, tmp_path_factory):
-    hub = JupyterHub(tmp_path_factory.mktemp("hub"), kernel_cull_timeout=KERNEL_CULL,
-                     hub_cull_timeout=HUB_CULL, activity_interval=ACTIVITY_INTERVAL,
-                     ws_ping_intervals={"": PING, "ivy": 0}).start()
+    hub = JupyterHub(
+        tmp_path_factory.mktemp("hub"),
+        kernel_cull_timeout=KERNEL_CULL,
+        hub_cull_timeout=HUB_CULL,
+        activity_interval=ACTIVITY_INTERVAL,
+        ws_ping_intervals={"": PING, "ivy": 0},
+    ).start()
     try:
         # One after another, each opening their notebook as soon as their server runs: a server idle
         # for HUB_CULL seconds before its page opens would be culled (seen when six started at once).
@@ -155,7 +159,8 @@ def trial(browser, tmp_path_factory):
         people["hank"].page.close()  # hank closes his tab, keep-alive and all
         # erin's cell prints nothing for longer than the hub culler's timeout, then says it is done.
         people["erin"].notes["silent_cell"] = people["erin"].page.run(
-            f"import time\ntime.sleep({WATCH})\nprint('silent cell done')")
+            f"import time\ntime.sleep({WATCH})\nprint('silent cell done')"
+        )
         people["lena"].notes["printing_cell"] = people["lena"].page.run(PRINTING_CELL)
         watch(hub, list(people.values()), WATCH)
         yield hub, people
@@ -175,31 +180,37 @@ def wait_culled(person: Person, after: str) -> None:
 
     def kernel_culled() -> bool:
         gone = person.kernel_id not in user.kernel_ids()
-        assert user.server_running(), f"the hub culled {person.name}'s server before the kernel culler " \
-                                      f"culled the kernel after {after}"
+        assert user.server_running(), (
+            f"the hub culled {person.name}'s server before the kernel culler culled the kernel after {after}"
+        )
         return gone
 
-    wait_for(kernel_culled, 6 * KERNEL_CULL + 30,
-             f"the kernel culler to cull {person.name}'s kernel after {after}", poll=0.5)
+    wait_for(
+        kernel_culled, 6 * KERNEL_CULL + 30, f"the kernel culler to cull {person.name}'s kernel after {after}", poll=0.5
+    )
 
 
 def assert_survived(person: Person) -> None:
     """Both of ``person``'s kernel and server lived through the watch."""
-    assert person.kernel_gone is None and person.server_gone is None, \
+    assert person.kernel_gone is None and person.server_gone is None, (
         f"{person.name}'s kernel gone after {person.kernel_gone} s, server after {person.server_gone} s"
+    )
 
 
 def test_a_keepalive_user_keeps_kernel_and_server_through_both_cullers_and_stop_lets_them_go(trial):
-    hub, people = trial
+    _hub, people = trial
     alice = people["alice"]
     assert_survived(alice)
     assert time.monotonic() - alice.started >= 3 * HUB_CULL
     badge = alice.page.badge_data(alice.cell)
     assert badge["state"] == "running"
     assert int(badge["beats"]) >= 3 * HUB_CULL / INTERVAL / 2  # a beat every 2 s, with room for a slow page
-    status = json.loads(run_and_read(
-        alice.page, "import dataclasses, json\nprint(json.dumps(dataclasses.asdict(colab_jsalive.status()),"
-                    " default=str))"))
+    status = json.loads(
+        run_and_read(
+            alice.page,
+            "import dataclasses, json\nprint(json.dumps(dataclasses.asdict(colab_jsalive.status()), default=str))",
+        )
+    )
     assert status["active"] and status["frontend"] == "jupyterlab" and status["label"] == "alice"
     assert status["beats"] >= int(badge["beats"])
     alice.page.press_stop(alice.cell)
@@ -213,22 +224,24 @@ def test_the_hubs_record_of_the_servers_activity_stays_fresh_while_the_keepalive
     (JUPYTERHUB_ACTIVITY_INTERVAL) plus the hub's own (last_activity_interval) and one beat, in a visible
     tab (alice) and in a hidden one (dave, whose JupyterLab stops polling: the beats count there, and
     the page's answers to the server's pings)."""
-    hub, people = trial
+    _hub, people = trial
     person = people[name]
     limit = 2 * ACTIVITY_INTERVAL + INTERVAL
     assert person.hub_activity_age <= limit, f"{name}'s last activity was {person.hub_activity_age:.1f} s old"
 
 
 def test_max_duration_ends_a_hidden_pages_keepalive_and_the_kernel_is_then_culled(trial):
-    hub, people = trial
+    _hub, people = trial
     dave = people["dave"]
     assert dave.notes["visibility"] == "hidden"
     # The others opened their notebooks after dave, so his max_duration may have passed during the watch
     # (and his kernel, then his server, been culled after it): what counts is that nothing went before it.
-    assert dave.server_gone is None or dave.server_gone >= MAX_DURATION, \
+    assert dave.server_gone is None or dave.server_gone >= MAX_DURATION, (
         f"dave's server gone after {dave.server_gone} s, before his max_duration of {MAX_DURATION} s"
-    assert dave.kernel_gone is None or dave.kernel_gone >= MAX_DURATION, \
+    )
+    assert dave.kernel_gone is None or dave.kernel_gone >= MAX_DURATION, (
         f"dave's kernel gone after {dave.kernel_gone} s, before his max_duration of {MAX_DURATION} s"
+    )
     badge = dave.page.wait_badge(dave.cell, "stopped", MAX_DURATION + 30)
     assert "max_duration reached" in badge["text"], badge["text"]
     wait_culled(dave, "max_duration")
@@ -236,14 +249,17 @@ def test_max_duration_ends_a_hidden_pages_keepalive_and_the_kernel_is_then_culle
 
 def test_beats_queued_behind_a_long_silent_cell_are_answered_when_it_ends(trial):
     """erin's kernel and server live through the cell, but that credits the platform, as kim's show."""
-    hub, people = trial
+    _hub, people = trial
     erin = people["erin"]
     assert_survived(erin)
     cell = erin.notes["silent_cell"]
     wait_for(lambda: "silent cell done" in "".join(output_text(erin.page, cell)), 60, "erin's cell to end")
     # The beats queued behind the cell are answered once it ends, and the keep-alive runs on.
-    wait_for(lambda: (d := erin.page.badge_data(erin.cell))["state"] == "running" and d["unanswered"] == "0",
-             60, "erin's queued beats answered")
+    wait_for(
+        lambda: (d := erin.page.badge_data(erin.cell))["state"] == "running" and d["unanswered"] == "0",
+        60,
+        "erin's queued beats answered",
+    )
     # None was lost: once stopped (the stop travels behind every beat sent before it), the kernel has
     # counted every beat the page sent, those that waited behind the cell among them.
     erin.page.press_stop(erin.cell)
@@ -254,7 +270,7 @@ def test_beats_queued_behind_a_long_silent_cell_are_answered_when_it_ends(trial)
 
 
 def test_an_idle_kernel_in_an_open_tab_is_culled_while_its_server_lives(trial):
-    hub, people = trial
+    _hub, people = trial
     bob = people["bob"]
     assert bob.kernel_gone is not None, "bob's idle kernel was never culled"
     assert bob.server_gone is None, f"bob's server (tab open) was culled after {bob.server_gone} s"
@@ -263,7 +279,7 @@ def test_an_idle_kernel_in_an_open_tab_is_culled_while_its_server_lives(trial):
 def test_a_long_silent_cell_keeps_kernel_and_server_without_the_keepalive_too(trial):
     """kim, erin's control: the kernel culler keeps a busy kernel (cull_busy is off, its default) and
     the open tab keeps the server."""
-    hub, people = trial
+    _hub, people = trial
     kim = people["kim"]
     assert_survived(kim)
 
@@ -271,7 +287,7 @@ def test_a_long_silent_cell_keeps_kernel_and_server_without_the_keepalive_too(tr
 def test_a_cell_that_prints_keeps_kernel_and_server_with_or_without_the_keepalive(trial):
     """lena runs one with the keep-alive, mia without: both live (the kernel is busy, which the kernel
     culler spares with cull_busy off, and its output crosses the proxy), so the platform keeps them."""
-    hub, people = trial
+    _hub, people = trial
     for name in ("lena", "mia"):
         person = people[name]
         assert_survived(person)
@@ -285,7 +301,7 @@ def test_a_hidden_tab_keeps_its_server_without_the_keepalive_by_answering_the_se
     server lives: the page's kernel WebSocket stays open, the server pings it, and the proxy counts the
     answers. ivy's server, the same without pings, is culled: the pings are what keep gina's. On the
     hub, the keep-alive kept dave's kernel (as cull_connected=True requires), not his server."""
-    hub, people = trial
+    _hub, people = trial
     gina, ivy = people["gina"], people["ivy"]
     assert gina.notes["visibility"] == ivy.notes["visibility"] == "hidden"
     assert gina.kernel_gone is not None, "gina's idle kernel was never culled"
@@ -295,7 +311,7 @@ def test_a_hidden_tab_keeps_its_server_without_the_keepalive_by_answering_the_se
 
 def test_a_closed_tabs_server_is_culled_by_the_hub_with_or_without_the_keepalive(trial):
     """Nothing in a page can help once the tab is closed: hank's keep-alive beat, then his tab closed."""
-    hub, people = trial
+    _hub, people = trial
     carol, hank = people["carol"], people["hank"]
     assert carol.server_gone is not None, "carol's server lived on with her tab closed"
     assert hank.notes["beats"] >= 1, "hank's keep-alive never beat before his tab closed"
@@ -328,7 +344,7 @@ def test_through_the_proxy_the_keepalive_sends_the_hubs_cookies_as_the_frontend_
     notebook's page the server's own hub API token), but neither frontend puts it on its kernel
     sockets: they carry the hub's cookies. The keep-alive's socket carries what the frontend's own
     kernel socket carries, and beats through the proxy with it."""
-    hub, people = trial
+    _hub, people = trial
     person = people[name]
     assert_survived(person)
     assert "token" not in person.page.page.url
@@ -340,13 +356,12 @@ def test_through_the_proxy_the_keepalive_sends_the_hubs_cookies_as_the_frontend_
 
 
 def test_no_secret_of_the_hub_is_saved_into_the_notebooks(trial):
-    hub, people = trial
+    _hub, people = trial
     for person in (people["alice"], people["frank"]):
         saved = saved_notebook(person)
         assert person.kernel_id in saved  # the snippet is there
         user = person.notes["user"]
-        secrets = {f"cookie {c['name']}": c["value"] for c in person.page.context.cookies()
-                   if len(c["value"]) >= 8}
+        secrets = {f"cookie {c['name']}": c["value"] for c in person.page.context.cookies() if len(c["value"]) >= 8}
         secrets["the server's JUPYTERHUB_API_TOKEN"] = user.server_environment()["JUPYTERHUB_API_TOKEN"]
         secrets["the page's token"] = person.page.page.evaluate("""() => {
             const el = document.getElementById('jupyter-config-data');

@@ -20,7 +20,12 @@ def test_javascript_core_tests_pass_under_node_test(tmp_path):
     assert node, "node is needed for the JavaScript tests: `make test` installs it"
     tests = sorted(str(p) for p in (ROOT / "tests" / "js").glob("*.test.mjs"))
     assert tests
-    result = subprocess.run([node, "--test", *tests], capture_output=True, text=True, cwd=ROOT,
-                            env={**os.environ, "COLAB_JSALIVE_CORE": str(core)})
+    result = subprocess.run(
+        [node, "--test", *tests],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "COLAB_JSALIVE_CORE": str(core)},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "# fail 0" in result.stdout

@@ -16,8 +16,17 @@ import signal
 import pytest
 
 from tests.conftest import PRELUDE, Notebooks
-from tests.harness import (FRONTENDS, JupyterServer, KernelClient, NotebookPage, StaticServer, holds_for,
-                           show_snippet, wait_for, write_apart_page)
+from tests.harness import (
+    FRONTENDS,
+    JupyterServer,
+    KernelClient,
+    NotebookPage,
+    StaticServer,
+    holds_for,
+    show_snippet,
+    wait_for,
+    write_apart_page,
+)
 
 INTERVAL = 2.0
 GONE = "the kernel was shut down (the server no longer has it): run inject() in a new kernel"
@@ -96,9 +105,14 @@ def restarted(browser, tmp_path_factory) -> dict[str, dict]:
             cell = seen[frontend]["cell"]
             seen[frontend]["reconnecting"] = page.wait_badge(cell, "reconnecting", 20)
             seen[frontend]["unreachable"] = wait_for(
-                lambda: "server unreachable for" in (text := page.badge_data(cell)["text"])
-                and not text.startswith("keep-alive reconnecting · server unreachable for 0 s") and text,
-                30, "the badge to count the time unreachable")
+                lambda: (
+                    "server unreachable for" in (text := page.badge_data(cell)["text"])
+                    and not text.startswith("keep-alive reconnecting · server unreachable for 0 s")
+                    and text
+                ),
+                30,
+                "the badge to count the time unreachable",
+            )
             seen[frontend]["timers while unreachable"] = page.keepalive_timers()
         server.start()
         for frontend, page in pages.items():
@@ -129,8 +143,11 @@ def test_fifty_quick_injects_leave_one_keepalive_and_no_console_warning(opened, 
     console_before = len(page.console)  # what the frontend said while it loaded is its own business
     cell = page.run(f"for _ in range(50):\n    ka = colab_jsalive.inject(interval={INTERVAL})")
     wait_for(lambda: page.badge(cell).count() == 50, 60, "fifty badges")
-    wait_for(lambda: [page.badge(cell).nth(i).get_attribute("data-state") for i in range(50)].count("running") == 1,
-             30, "exactly one keep-alive running")
+    wait_for(
+        lambda: [page.badge(cell).nth(i).get_attribute("data-state") for i in range(50)].count("running") == 1,
+        30,
+        "exactly one keep-alive running",
+    )
     states = [page.badge(cell).nth(i).get_attribute("data-state") for i in range(50)]
     assert states[-1] == "running" and states[:-1] == ["stopped"] * 49
     wait_for(lambda: client.status()["beats"] >= 2, 3 * INTERVAL, "the last one beating")
@@ -154,7 +171,7 @@ def test_a_killed_kernel_restarted_by_the_server_ends_the_keepalive_saying_it_di
 
 
 def test_a_kernel_shut_down_through_the_api_ends_the_keepalive_within_two_intervals(opened, server):
-    page, client = opened
+    page, _client = opened
     cell, session = start(page)
     server.shutdown_kernel(page.kernel_id)
     # The page's socket stays open and silent, as for a busy kernel; the server tells them apart.
@@ -179,20 +196,33 @@ def test_a_page_served_apart_from_its_server_asks_that_server_about_the_kernel(b
     try:
         kernel_id = server.api("POST", "api/kernels", {"name": "python3"})["id"]
         with contextlib.closing(KernelClient(server.connection_file(kernel_id))) as client:
-            token = client.run(PRELUDE + "from colab_jsalive._receiver import RECEIVER\n"
-                               f"ka = colab_jsalive.inject(interval={INTERVAL})\nprint(RECEIVER.live.token)").strip()
+            token = client.run(
+                PRELUDE + "from colab_jsalive._receiver import RECEIVER\n"
+                f"ka = colab_jsalive.inject(interval={INTERVAL})\nprint(RECEIVER.live.token)"
+            ).strip()
             write_apart_page(folder, server)
             page = context.new_page()
             page.goto(f"http://127.0.0.1:{static.port}/index.html")
-            show_snippet(page, snippet({"channel": "jupyter", "session": token, "kernel_id": kernel_id,
-                                        "target": "colab_jsalive", "interval": INTERVAL, "max_duration": None,
-                                        "label": ""}))
+            show_snippet(
+                page,
+                snippet(
+                    {
+                        "channel": "jupyter",
+                        "session": token,
+                        "kernel_id": kernel_id,
+                        "target": "colab_jsalive",
+                        "interval": INTERVAL,
+                        "max_duration": None,
+                        "label": "",
+                    }
+                ),
+            )
 
             def badge() -> dict:
                 return page.locator(".colab-jsalive-badge").evaluate("el => Object.assign({}, el.dataset)")
 
             wait_for(lambda: int(badge()["beats"]) >= 1, 30, "a beat answered")
-            client.start("import time\ntime.sleep(4 * %r)" % INTERVAL)
+            client.start(f"import time\ntime.sleep(4 * {INTERVAL!r})")
             wait_for(lambda: int(badge()["unanswered"]) >= 2, 30, "two beats behind the cell")
             assert badge()["state"] == "busy"  # the server was asked, and has the kernel
             wait_for(lambda: badge()["state"] == "running", 30, "the cell to end")

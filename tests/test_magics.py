@@ -35,8 +35,7 @@ def run(socket: KernelSocket, code: str, timeout: float = 60) -> tuple[str, list
     """Run ``code`` as a cell: (the execute_reply's status, every IOPub message it caused).
 
     Sent with stop_on_error false: the tests ask status() right after cells that fail on purpose."""
-    reply, outputs = socket.outcome(socket.request(code, store_history=True, stop_on_error=False), timeout,
-                                    repr(code))
+    reply, outputs = socket.outcome(socket.request(code, store_history=True, stop_on_error=False), timeout, repr(code))
     return reply["content"]["status"], outputs
 
 
@@ -46,8 +45,11 @@ def errors(outputs: list[dict]) -> list[str]:
 
 def config(outputs: list[dict]) -> dict:
     """The values the snippet among ``outputs`` was rendered with."""
-    (code,) = [m["content"]["data"]["application/javascript"] for m in outputs
-               if m["header"]["msg_type"] == "display_data" and "application/javascript" in m["content"]["data"]]
+    (code,) = [
+        m["content"]["data"]["application/javascript"]
+        for m in outputs
+        if m["header"]["msg_type"] == "display_data" and "application/javascript" in m["content"]["data"]
+    ]
     # The config is the snippet's last argument: {{ config | tojson }}, whose keys come sorted.
     return json.loads(re.search(r'(\{"channel":.*\})\)\s*;?\s*$', code, re.S).group(1))
 
@@ -66,8 +68,9 @@ def test_line_magic_starts_with_options_reports_status_and_stops(kernel):
     # No page beats for this kernel (the test reaches it over its WebSocket), so the summary says so.
     assert lines[0] == 'colab_jsalive keep-alive "run 3": running'
     assert lines[1] == "  page:     no page has beaten yet (channel: a Jupyter comm over the kernel's WebSocket)"
-    assert re.fullmatch(r"  interval: every 30 s, until \d{4}-\d\d-\d\d \d\d:\d\d \S+, 1 h (29|30) min from now",
-                        lines[2]), lines[2]
+    assert re.fullmatch(
+        r"  interval: every 30 s, until \d{4}-\d\d-\d\d \d\d:\d\d \S+, 1 h (29|30) min from now", lines[2]
+    ), lines[2]
     assert lines[3] == "  beats:    none answered yet"
     outcome, outputs = run(kernel, "_ka = colab_jsalive.inject(interval=30, label='run 3')\n_ka")
     (result,) = [m for m in outputs if m["header"]["msg_type"] == "execute_result"]
@@ -87,35 +90,46 @@ def test_line_magic_without_arguments_uses_the_defaults(kernel):
     run(kernel, "%keepalive stop")
 
 
-@pytest.mark.parametrize(("line", "says"), [
-    ("%keepalive 1h30", r"interval must be .*'90s', '30m', '8h', '1h30m'.*got '1h30'"),
-    ("%keepalive soon", r"interval must be .*got 'soon'"),
-    ("%keepalive 30 --for eventually", r"max_duration must be .*got 'eventually'"),
-    ("%keepalive 0", r"interval must be a positive, finite duration, got '0'"),
-    ("%keepalive stop --for 1h", r"%keepalive stop takes no options"),
-    ("%keepalive --colour red", r"unrecognized arguments: --colour"),
-])
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("%keepalive 1h30", r"interval must be .*'90s', '30m', '8h', '1h30m'.*got '1h30'"),
+        ("%keepalive soon", r"interval must be .*got 'soon'"),
+        ("%keepalive 30 --for eventually", r"max_duration must be .*got 'eventually'"),
+        ("%keepalive 0", r"interval must be a positive, finite duration, got '0'"),
+        ("%keepalive stop --for 1h", r"%keepalive stop takes no options"),
+        ("%keepalive --colour red", r"unrecognized arguments: --colour"),
+    ],
+)
 def test_bad_magic_arguments_are_one_line_usage_errors(kernel, line, says):
     outcome, outputs = run(kernel, line)
     assert outcome == "error" and not errors(outputs)  # IPython prints a UsageError, not a traceback
-    shown = "".join(m["content"]["text"] for m in outputs
-                    if m["header"]["msg_type"] == "stream" and m["content"]["name"] == "stderr")
+    shown = "".join(
+        m["content"]["text"]
+        for m in outputs
+        if m["header"]["msg_type"] == "stream" and m["content"]["name"] == "stderr"
+    )
     assert shown.startswith("UsageError: ") and shown.count("\n") == 1 and re.search(says, shown), shown
     assert not status(kernel)["active"]
 
 
 def test_cell_magic_keeps_alive_during_the_cell_and_stops_after_it(kernel):
-    outcome, outputs = run(kernel, '%%keepalive 5 --label "fit"\n'
-                                   'import colab_jsalive as _c\n'
-                                   'during = _c.status()\n'
-                                   'print("cell ran", during.active, during.label)\n'
-                                   '"last value"')
+    outcome, outputs = run(
+        kernel,
+        '%%keepalive 5 --label "fit"\n'
+        "import colab_jsalive as _c\n"
+        "during = _c.status()\n"
+        'print("cell ran", during.active, during.label)\n'
+        '"last value"',
+    )
     assert outcome == "ok" and not errors(outputs)
     printed = "".join(m["content"]["text"] for m in outputs if m["header"]["msg_type"] == "stream")
     assert printed == "cell ran True fit\n"
     # The cell's last expression is shown, as in any cell.
-    assert any(m["header"]["msg_type"] == "execute_result" and m["content"]["data"]["text/plain"] == "'last value'"
-               for m in outputs)
+    assert any(
+        m["header"]["msg_type"] == "execute_result" and m["content"]["data"]["text/plain"] == "'last value'"
+        for m in outputs
+    )
     assert config(outputs)["label"] == "fit"
     after = status(kernel)
     assert not after["active"] and after["reason"] == STOPPED
@@ -133,32 +147,52 @@ def test_cell_magic_stops_on_an_error_and_the_cell_fails(kernel):
 
 
 def test_cell_magic_stops_when_the_cell_is_interrupted(kernel, server):
-    msg_id = kernel.request("%%keepalive\nimport time\nprint('started', flush=True)\ntime.sleep(60)",
-                            store_history=True, stop_on_error=False)  # as in run()
-    kernel.wait(lambda m: m.get("channel") == "iopub" and m["header"]["msg_type"] == "stream"
-                and m["parent_header"].get("msg_id") == msg_id and "started" in m["content"]["text"],
-                30, "the cell to start")
+    msg_id = kernel.request(
+        "%%keepalive\nimport time\nprint('started', flush=True)\ntime.sleep(60)",
+        store_history=True,
+        stop_on_error=False,
+    )  # as in run()
+    kernel.wait(
+        lambda m: (
+            m.get("channel") == "iopub"
+            and m["header"]["msg_type"] == "stream"
+            and m["parent_header"].get("msg_id") == msg_id
+            and "started" in m["content"]["text"]
+        ),
+        30,
+        "the cell to start",
+    )
     server.api("POST", f"api/kernels/{kernel.kernel_id}/interrupt")
     try:
-        reply = kernel.wait(lambda m: m.get("channel") == "shell" and m["parent_header"].get("msg_id") == msg_id,
-                            30, "the interrupted cell's reply")
+        reply = kernel.wait(
+            lambda m: m.get("channel") == "shell" and m["parent_header"].get("msg_id") == msg_id,
+            30,
+            "the interrupted cell's reply",
+        )
     except TimeoutError as timeout:
-        seen = [(m.get("channel"), m["header"]["msg_type"], m["content"]) for m in kernel.backlog
-                if m.get("parent_header", {}).get("msg_id") == msg_id]
+        seen = [
+            (m.get("channel"), m["header"]["msg_type"], m["content"])
+            for m in kernel.backlog
+            if m.get("parent_header", {}).get("msg_id") == msg_id
+        ]
         state = server.api("GET", f"api/kernels/{kernel.kernel_id}")["execution_state"]
-        raise AssertionError(f"{timeout}; the kernel is {state}; the cell's messages since it started: {seen}")
+        raise AssertionError(
+            f"{timeout}; the kernel is {state}; the cell's messages since it started: {seen}"
+        ) from None
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "CellFailed"
     after = status(kernel)
     assert not after["active"] and after["reason"] == STOPPED
 
 
 def test_importable_and_usable_without_ipython():
-    code = ("import sys; sys.modules['IPython'] = None\n"
-            "import warnings; warnings.simplefilter('ignore')\n"
-            "import colab_jsalive\n"
-            "assert callable(colab_jsalive.load_ipython_extension)\n"
-            "assert not colab_jsalive.inject(max_duration='8h').active\n"
-            "print('ok')")
+    code = (
+        "import sys; sys.modules['IPython'] = None\n"
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "import colab_jsalive\n"
+        "assert callable(colab_jsalive.load_ipython_extension)\n"
+        "assert not colab_jsalive.inject(max_duration='8h').active\n"
+        "print('ok')"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
 
@@ -172,11 +206,15 @@ def test_cell_magic_beats_in_the_page_while_its_cell_runs_and_stops_after_it(bro
         cell = page.run("%%keepalive 1 --label fit\nimport time\ntime.sleep(8)")
         busy = page.wait_badge(cell, "busy", timeout=30)
         assert "kernel busy for" in busy["text"]
-        session = wait_for(lambda: next((s.beats[-1] for s in page.keepalive_sockets() if s.beats), None),
-                           10, "a beat from the page")
+        session = wait_for(
+            lambda: next((s.beats[-1] for s in page.keepalive_sockets() if s.beats), None), 10, "a beat from the page"
+        )
         wait_for(lambda: page.beats_sent(session) >= 3, 20, "three beats sent while the cell runs")
         stopped = page.wait_badge(cell, "stopped", timeout=60)
         assert stopped["reason"] == STOPPED
         sent = page.beats_sent(session)
-        holds_for(lambda: page.beats_sent(session) == sent and page.keepalive_timers() == 0, 3,
-                  "no beat and no timer after the stop")
+        holds_for(
+            lambda: page.beats_sent(session) == sent and page.keepalive_timers() == 0,
+            3,
+            "no beat and no timer after the stop",
+        )

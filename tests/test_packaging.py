@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)], check=True, capture_output=True
+    )
     (built,) = dist.glob("colab_jsalive-*.whl")
     return built
 
@@ -61,7 +62,8 @@ def test_every_lower_bound_is_the_version_the_oldest_row_runs(wheel):
         # GPU support, the build the test machines (which have no GPU) install.
         pinned_as = "tensorflow-cpu" if name == "tensorflow" else name
         assert pins.get(pinned_as) == bound, (
-            f"pyproject.toml admits {requirement}, but compat/oldest.txt runs {pinned_as}=={pins.get(pinned_as)}")
+            f"pyproject.toml admits {requirement}, but compat/oldest.txt runs {pinned_as}=={pins.get(pinned_as)}"
+        )
         checked.add(pinned_as)
     assert checked == set(pins), f"compat/oldest.txt pins what pyproject.toml does not name: {set(pins) - checked}"
 
@@ -84,21 +86,30 @@ def test_the_wheel_installs_into_a_clean_venv_and_renders_the_snippet(wheel, tmp
     names = zipfile.ZipFile(wheel).namelist()
     for template in ("keepalive.js.jinja", "core.js", "badge.js", "jupyter_channel.js", "colab_channel.js"):
         assert f"colab_jsalive/js/{template}" in names
+    assert "colab_jsalive/py.typed" in names  # type checkers read the package's annotations (PEP 561)
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-compile", str(wheel)], check=True, capture_output=True)
-    render = ("from colab_jsalive._render import snippet\n"
-              "print(snippet({'channel': 'jupyter', 'session': '0' * 32, 'kernel_id': 'k', 'target': 't', 'interval': 60.0,"
-              " 'max_duration': None, 'label': 'from the wheel'}))")
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-compile", str(wheel)], check=True, capture_output=True
+    )
+    render = (
+        "from colab_jsalive._render import snippet\n"
+        "print(snippet({'channel': 'jupyter', 'session': '0' * 32, 'kernel_id': 'k', 'target': 't', 'interval': 60.0,"
+        " 'max_duration': None, 'label': 'from the wheel'}))"
+    )
     # Run from outside the source tree, so only the installed package can be imported.
-    out = subprocess.run([str(python), "-c", render], capture_output=True, text=True, check=True,
-                         cwd=tmp_path)
+    out = subprocess.run([str(python), "-c", render], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert "from the wheel" in out.stdout
     script = tmp_path / "snippet.js"
     script.write_text(out.stdout)
     subprocess.run([shutil.which("node") or "node", "--check", str(script)], check=True)
-    where = subprocess.run([str(python), "-c", "import colab_jsalive; print(colab_jsalive.__file__)"],
-                           capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    where = subprocess.run(
+        [str(python), "-c", "import colab_jsalive; print(colab_jsalive.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    ).stdout
     assert str(venv) in where

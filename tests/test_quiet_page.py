@@ -24,12 +24,15 @@ def test_a_closed_tab_makes_status_say_no_page_beats_and_a_reopened_one_clears_i
     reopened = None
     try:
         page.run(PRELUDE)
-        cell, session = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='quiet')")
+        _cell, session = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='quiet')")
         wait_for(lambda: client.status()["beats"] >= 2, 30, "two beats answered")
         assert client.status()["warning"] == ""  # beats arrive: nothing to say
         page.save()
-        wait_for(lambda: "application/javascript" in (server.root / page.notebook).read_text(), 20,
-                 "the notebook saved with its keep-alive")
+        wait_for(
+            lambda: "application/javascript" in (server.root / page.notebook).read_text(),
+            20,
+            "the notebook saved with its keep-alive",
+        )
 
         page.close()  # the tab closes; the kernel and its keep-alive stay
         closed = time.monotonic()
@@ -59,11 +62,16 @@ def test_a_closed_tab_makes_status_say_no_page_beats_and_a_reopened_one_clears_i
             assert reopened.page.locator(".colab-jsalive-badge").count() == 0
             _, session = reopened.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='quiet')")
         try:
-            status = wait_for(lambda: (s := client.status())["beats"] > beats and not s["warning"] and s, 30,
-                              "beats from the reopened page, and the warning gone")
+            status = wait_for(
+                lambda: (s := client.status())["beats"] > beats and not s["warning"] and s,
+                30,
+                "beats from the reopened page, and the warning gone",
+            )
         except TimeoutError as timeout:
-            raise AssertionError(f"{timeout}; the reopened page's console: {reopened.console}; its badges: "
-                                 f"{reopened.page.locator('.colab-jsalive-badge').count()}") from None
+            raise AssertionError(
+                f"{timeout}; the reopened page's console: {reopened.console}; its badges: "
+                f"{reopened.page.locator('.colab-jsalive-badge').count()}"
+            ) from None
         assert status["active"] and status["label"] == "quiet"
         assert reopened.beats_sent(session) >= 1
     finally:

@@ -15,7 +15,7 @@ from tests.harness import show_snippet
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE_LABELS = [
     "</script><script>window.__pwned = 1</script>",
-    "<img src=x onerror=\"window.__pwned = 1\">",
+    '<img src=x onerror="window.__pwned = 1">',
     "'; window.__pwned = 1; '",
     '"); window.__pwned = 1; ("',
     "`${window.__pwned = 1}`",
@@ -23,14 +23,21 @@ HOSTILE_LABELS = [
     "{{ x }}",
     "{% raw %}",
     "line\u2028separator\u2029paragraph",
-    "\\\\\"\\",
+    '\\\\"\\',
     "naïve 日本語 🚀",
 ]
 
 
 def config(label: str = "", channel: str = "jupyter") -> dict:
-    return {"channel": channel, "session": "0" * 32, "kernel_id": "k-1" if channel == "jupyter" else None,
-            "target": "colab_jsalive", "interval": 60.0, "max_duration": 43200.0, "label": label}
+    return {
+        "channel": channel,
+        "session": "0" * 32,
+        "kernel_id": "k-1" if channel == "jupyter" else None,
+        "target": "colab_jsalive",
+        "interval": 60.0,
+        "max_duration": 43200.0,
+        "label": label,
+    }
 
 
 def test_the_environment_is_built_once():
@@ -50,8 +57,7 @@ def test_every_value_enters_the_templates_through_tojson():
 def test_the_snippet_parses_whatever_the_label(label, channel, tmp_path):
     script = tmp_path / "snippet.js"
     script.write_text(snippet(config(label, channel)), encoding="utf-8")
-    result = subprocess.run([shutil.which("node") or "node", "--check", str(script)],
-                            capture_output=True, text=True)
+    result = subprocess.run([shutil.which("node") or "node", "--check", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 

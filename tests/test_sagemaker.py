@@ -24,8 +24,10 @@ import pytest
 
 from tests.harness import SITUATIONS, JupyterServer, NotebookPage, TrialRun, holds_for, utc_time, wait_for
 
-pytest.importorskip("jupyter_activity_monitor_extension",
-                    reason="Amazon's activity monitor runs in make test-compat's sagemaker-3.9 row")
+pytest.importorskip(
+    "jupyter_activity_monitor_extension",
+    reason="Amazon's activity monitor runs in make test-compat's sagemaker-3.9 row",
+)
 
 INTERVAL = 3.0
 WATCH = 30  # seconds every server's api/idle is watched, once all the runs are set up
@@ -71,8 +73,11 @@ class Run(TrialRun):
 
 @pytest.fixture(scope="module")
 def trial(browser, tmp_path_factory) -> dict[tuple[str, bool], Run]:
-    runs = {(situation, keepalive): Run(sagemaker_server(tmp_path_factory.mktemp("sagemaker")), situation, keepalive)
-            for situation in SITUATIONS for keepalive in (False, True)}
+    runs = {
+        (situation, keepalive): Run(sagemaker_server(tmp_path_factory.mktemp("sagemaker")), situation, keepalive)
+        for situation in SITUATIONS
+        for keepalive in (False, True)
+    }
     try:
         for run in runs.values():
             run.server.start()
@@ -119,4 +124,3 @@ def test_after_stop_sagemakers_idle_timestamp_goes_stale_again(browser, tmp_path
     finally:
         page.close()
         server.stop()
-

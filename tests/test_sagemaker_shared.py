@@ -17,8 +17,9 @@ import pytest
 from tests.harness import NotebookPage, holds_for, wait_for
 from tests.test_sagemaker import FRESH, INTERVAL, STALE, WATCH, idle_age, sagemaker_server  # skips without the monitor
 
-collaboration = pytest.importorskip("jupyter_collaboration",
-                                    reason="real-time collaboration runs in make test-compat's shared rows")
+collaboration = pytest.importorskip(
+    "jupyter_collaboration", reason="real-time collaboration runs in make test-compat's shared rows"
+)
 # Where the file browser opens a shared document: jupyter-collaboration 3 from a drive of its own ("RTC:";
 # a plain path opens a private copy), 5 from the default one.
 SHARED = "RTC:" if collaboration.__version__.startswith("3.") else ""
@@ -26,7 +27,8 @@ COLLABORATIVE_JS = "window.jupyterapp.shell.currentWidget.context.model.collabor
 
 
 def test_in_a_shared_space_every_members_page_runs_the_one_keepalive_keeps_api_idle_fresh_and_stops_with_it(
-        browser, tmp_path):
+    browser, tmp_path
+):
     server = sagemaker_server(tmp_path, shared=True).start()
     notebook = SHARED + server.new_notebook("shared.ipynb")
     contexts = [browser.new_context(), browser.new_context()]  # the other members: browsers of their own
@@ -50,8 +52,9 @@ def test_in_a_shared_space_every_members_page_runs_the_one_keepalive_keeps_api_i
         sent_before = sum(page.beats_sent(session) for page in pages)
         counted = max(int(page.badge_data(cell)["beats"]) for page in pages)
         sent_after = sum(page.beats_sent(session) for page in pages)
-        assert sent_before - len(pages) <= counted <= sent_after, \
+        assert sent_before - len(pages) <= counted <= sent_after, (
             f"{counted} beats counted; the pages had sent {sent_before} before and {sent_after} after"
+        )
         # The Stop of the page that opened last: in a page that was open when the cell arrived,
         # JupyterLab's windowed notebook sometimes leaves the new cell out of view (display: none)
         # until the notebook is scrolled, and a person would scroll first.

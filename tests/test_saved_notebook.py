@@ -16,8 +16,7 @@ def test_a_saved_notebook_holds_the_snippet_but_no_server_token(notebook, server
 
     def saved_snippet():
         nb = json.loads(path.read_text())
-        return any("application/javascript" in out.get("data", {})
-                   for c in nb["cells"] for out in c.get("outputs", []))
+        return any("application/javascript" in out.get("data", {}) for c in nb["cells"] for out in c.get("outputs", []))
 
     wait_for(saved_snippet, 20, "the notebook to be saved with the snippet in it")
     text = path.read_text()

@@ -20,8 +20,7 @@ class Clock:
 
 
 def beat(session, seq=1, **extra):
-    return {"op": "beat", "session": session.token, "seq": seq, "unanswered": 0,
-            "frontend": "jupyterlab", **extra}
+    return {"op": "beat", "session": session.token, "seq": seq, "unanswered": 0, "frontend": "jupyterlab", **extra}
 
 
 @pytest.fixture
@@ -66,8 +65,13 @@ def test_a_stopped_session_is_refused_with_the_reason(receiver):
     session = started(receiver)
     receiver.end(session, STOPPED)
     assert receiver.handle(beat(session)) | {"remaining": None} == {
-        "session": session.token, "seq": 1, "state": "stopped", "reason": STOPPED, "beats": 0,
-        "remaining": None}
+        "session": session.token,
+        "seq": 1,
+        "state": "stopped",
+        "reason": STOPPED,
+        "beats": 0,
+        "remaining": None,
+    }
     assert receiver.live is None and receiver.latest is session
 
 
@@ -105,10 +109,18 @@ def test_no_max_duration_means_no_expiry():
 
 
 HOSTILE = [
-    None, 42, "beat", ["beat"], {}, {"op": "beat"},
-    {"op": "beat", "session": None}, {"op": "beat", "session": 123},
-    {"op": "beat", "session": "x" * 1_000_000}, {"op": "beat", "session": "A" * 32},
-    {"op": "format_disk", "session": "0" * 32}, {"op": ["beat"], "session": "0" * 32},
+    None,
+    42,
+    "beat",
+    ["beat"],
+    {},
+    {"op": "beat"},
+    {"op": "beat", "session": None},
+    {"op": "beat", "session": 123},
+    {"op": "beat", "session": "x" * 1_000_000},
+    {"op": "beat", "session": "A" * 32},
+    {"op": "format_disk", "session": "0" * 32},
+    {"op": ["beat"], "session": "0" * 32},
     {"op": "beat", "session": ["0" * 32]},
 ]
 
@@ -153,8 +165,9 @@ def test_the_colab_callback_answers_with_the_reply_as_json(receiver):
     assert session.beats == 1
 
 
-@pytest.mark.parametrize("args, kwargs", [((), {}), ((1, 2), {}), ((None,), {}), (({"op": "beat"},), {"x": 1}),
-                                          (("x" * 1_000_000,), {})])
+@pytest.mark.parametrize(
+    "args, kwargs", [((), {}), ((1, 2), {}), ((None,), {}), (({"op": "beat"},), {"x": 1}), (("x" * 1_000_000,), {})]
+)
 def test_the_colab_callback_never_raises_on_odd_calls(receiver, args, kwargs):
     session = started(receiver)
     assert receiver._on_colab_call(*args, **kwargs).data == {}
@@ -209,15 +222,15 @@ def test_an_ended_keepalive_never_warns(receiver):
 
 def test_the_summary_says_page_channel_interval_time_left_beats_and_why_it_ended(receiver):
     clock = Clock()
-    session = started(receiver, interval=30.0, max_duration=5400.0, label="run 3", clock=clock,
-                      channel="jupyter")
+    session = started(receiver, interval=30.0, max_duration=5400.0, label="run 3", clock=clock, channel="jupyter")
     receiver.handle(beat(session, unanswered=1))
     clock.t += 12.0
     lines = repr(session.status()).splitlines()
     assert lines[0] == 'colab_jsalive keep-alive "run 3": running'
     assert lines[1] == "  page:     jupyterlab (channel: a Jupyter comm over the kernel's WebSocket)"
-    assert re.fullmatch(r"  interval: every 30 s, until \d{4}-\d\d-\d\d \d\d:\d\d \S+, 1 h (29|30) min from now",
-                        lines[2]), lines[2]
+    assert re.fullmatch(
+        r"  interval: every 30 s, until \d{4}-\d\d-\d\d \d\d:\d\d \S+, 1 h (29|30) min from now", lines[2]
+    ), lines[2]
     assert lines[3] == "  beats:    1 answered, the last 12 s ago; 1 unanswered when it was sent"
     assert len(lines) == 4
     receiver.end(session, STOPPED_FROM_BADGE)
@@ -238,9 +251,20 @@ def test_a_label_is_one_quoted_line_in_the_summary_and_the_output_text(receiver)
     assert "\n" not in line and line.startswith(r'colab_jsalive keep-alive "two\nlines \"quoted\" <b>": every 60 s ')
 
 
-@pytest.mark.parametrize(("seconds", "words"), [
-    (0, "0 s"), (0.5, "0.5 s"), (12.34, "12.3 s"), (60, "1 min"), (90, "1 min 30 s"), (3600, "1 h"),
-    (3661, "1 h 1 min"), (43200, "12 h"), (2 * 86400 + 5, "2 d"), (-3, "0 s"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "0 s"),
+        (0.5, "0.5 s"),
+        (12.34, "12.3 s"),
+        (60, "1 min"),
+        (90, "1 min 30 s"),
+        (3600, "1 h"),
+        (3661, "1 h 1 min"),
+        (43200, "12 h"),
+        (2 * 86400 + 5, "2 d"),
+        (-3, "0 s"),
+    ],
+)
 def test_durations_read_the_way_people_say_them(seconds, words):
     assert duration(seconds) == words

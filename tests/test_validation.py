@@ -38,10 +38,21 @@ def test_the_error_names_the_value():
         inject(-1)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (1, 1), (60, 60), (0.5, 0.5), (2.5, 2.5), (Fraction(3, 2), 1.5), (timedelta(seconds=30), 30), (86400, 86400),
-    ("30", 30), ("90s", 90), ("1m", 60),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1, 1),
+        (60, 60),
+        (0.5, 0.5),
+        (2.5, 2.5),
+        (Fraction(3, 2), 1.5),
+        (timedelta(seconds=30), 30),
+        (86400, 86400),
+        ("30", 30),
+        ("90s", 90),
+        ("1m", 60),
+    ],
+)
 def test_good_intervals_are_accepted_and_read_as_seconds(value, expected):
     ka = inject(value)  # outside a kernel: inactive, but no error
     assert ka.active is False
@@ -72,25 +83,47 @@ def test_max_duration_of_the_wrong_type_is_a_type_error(value):
         inject(max_duration=value)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, None), (1, 1), (3600.5, 3600.5), (timedelta(hours=2), 7200), ("8h", 28800), ("1h30m", 5400),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        (1, 1),
+        (3600.5, 3600.5),
+        (timedelta(hours=2), 7200),
+        ("8h", 28800),
+        ("1h30m", 5400),
+    ],
+)
 def test_good_max_durations_are_accepted_and_read_as_seconds(value, expected):
     assert inject(max_duration=value).active is False  # outside a kernel: inactive, but no error
     assert max_duration(value) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("90s", 90), ("30m", 1800), ("8h", 28800), ("1h30m", 5400), ("1h 30m", 5400), ("2d", 172800),
-    ("1d12h", 129600), ("1.5h", 5400), ("1h30m15s", 5415), ("600", 600), (" 45 ", 45), ("8H", 28800),
-    ("0.5s", 0.5),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", 90),
+        ("30m", 1800),
+        ("8h", 28800),
+        ("1h30m", 5400),
+        ("1h 30m", 5400),
+        ("2d", 172800),
+        ("1d12h", 129600),
+        ("1.5h", 5400),
+        ("1h30m15s", 5415),
+        ("600", 600),
+        (" 45 ", 45),
+        ("8H", 28800),
+        ("0.5s", 0.5),
+    ],
+)
 def test_durations_are_read_the_way_people_write_them(text, expected):
     assert seconds(text, "max_duration") == expected
 
 
-@pytest.mark.parametrize("text", ["", " ", "h", "8 hours", "30x", "1m1h", "1h1h", "-5m", "1h30", "1e3", "nan",
-                                  "inf", "1,5h", "½h", "1h-30m"])
+@pytest.mark.parametrize(
+    "text", ["", " ", "h", "8 hours", "30x", "1m1h", "1h1h", "-5m", "1h30", "1e3", "nan", "inf", "1,5h", "½h", "1h-30m"]
+)
 def test_unreadable_durations_are_value_errors_that_show_the_accepted_forms(text):
     with pytest.raises(ValueError) as raised:
         inject(max_duration=text)

@@ -16,11 +16,23 @@ import re
 import pytest
 
 # Modules whose tests form one unit, longest first: each shares a module-scoped trial, build or page.
-WHOLE_MODULES = ("test_hub.py", "test_difference.py", "test_sagemaker.py", "test_faults.py", "test_culling.py",
-                 "test_gpu.py", "test_packaging.py")
+WHOLE_MODULES = (
+    "test_hub.py",
+    "test_difference.py",
+    "test_sagemaker.py",
+    "test_faults.py",
+    "test_culling.py",
+    "test_gpu.py",
+    "test_packaging.py",
+)
 # Modules whose tests share a notebook per frontend (module-scoped fixtures): one unit per frontend.
-NOTEBOOK_PER_FRONTEND = ("test_browser.py", "test_badge.py", "test_saved_notebook.py", "test_output_text.py",
-                         "test_kernel_gone.py")
+NOTEBOOK_PER_FRONTEND = (
+    "test_browser.py",
+    "test_badge.py",
+    "test_saved_notebook.py",
+    "test_output_text.py",
+    "test_kernel_gone.py",
+)
 # Tests (module::function) whose cases, one per frontend, read one shared trial: one unit.
 SHARED_TRIALS = ("test_kernel_gone.py::test_a_server_stopped_and_started_again_says_unreachable_then_gone",)
 _FRONTEND = re.compile(r"\[(jupyterlab|notebook|nbclassic)\]$")

@@ -20,6 +20,16 @@ from ._report import GpuInfo, GpuReport
 from ._settings import ALLOCATOR_ENV, ALLOCATORS, GROWTH_ENV, POLICIES, configure_gpu
 
 __all__ = [
-    "ALLOCATORS", "ALLOCATOR_ENV", "GROWTH_ENV", "POLICIES", "GpuInfo", "GpuMemory", "GpuReport",
-    "MemoryInfo", "configure_gpu", "keras_callback", "memory_info", "release_memory",
+    "ALLOCATORS",
+    "ALLOCATOR_ENV",
+    "GROWTH_ENV",
+    "POLICIES",
+    "GpuInfo",
+    "GpuMemory",
+    "GpuReport",
+    "MemoryInfo",
+    "configure_gpu",
+    "keras_callback",
+    "memory_info",
+    "release_memory",
 ]

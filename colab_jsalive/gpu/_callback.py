@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._memory import MB, memory_info
+
+if TYPE_CHECKING:
+    from .._keepalive import KeepAlive
 
 
 def keras_callback(**inject_kwargs: Any) -> Any:
@@ -52,15 +55,15 @@ def _callback_type() -> type:
     # Built on first use, so that importing this module does not import Keras (and TensorFlow).
     import keras
 
-    class KeepAliveCallback(keras.callbacks.Callback):
+    class KeepAliveCallback(keras.callbacks.Callback):  # type: ignore[misc]  # Keras has no types
         """Runs colab_jsalive.inject() while fit() trains and logs memory use per epoch."""
 
         def __init__(self, inject_kwargs: dict[str, Any]) -> None:
             super().__init__()
             self.inject_kwargs = dict(inject_kwargs)
-            self.keepalive = None
+            self.keepalive: KeepAlive | None = None
 
-        def on_train_begin(self, logs: dict | None = None) -> None:
+        def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
             import colab_jsalive  # looked up now, so the package's inject() is the one called
 
             # A keep-alive that already runs (``with inject(): fit(...)``) belongs to its owner, who
@@ -70,19 +73,17 @@ def _callback_type() -> type:
                 return
             self.keepalive = colab_jsalive.inject(**self.inject_kwargs)
 
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             # Keras hands the same dict to History and the progress bar, which come after us.
             if logs is not None:
                 logs.update(epoch_logs())
 
-        def on_train_end(self, logs: dict | None = None) -> None:
+        def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
             if self.keepalive is not None:
                 self.keepalive.stop()
 
     KeepAliveCallback.__module__ = "colab_jsalive.gpu"
     return KeepAliveCallback
-
-
 
 
 def epoch_logs() -> dict[str, float]:

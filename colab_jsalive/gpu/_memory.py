@@ -37,8 +37,7 @@ class MemoryInfo:
         host = "unknown" if self.host_rss_bytes is None else f"{self.host_rss_bytes / MB:.1f} MB"
         lines = [f"host RSS: {host}"]
         lines += [
-            f"GPU:{g.index}: {g.current_bytes / MB:.1f} MB in use, peak {g.peak_bytes / MB:.1f} MB"
-            for g in self.gpus
+            f"GPU:{g.index}: {g.current_bytes / MB:.1f} MB in use, peak {g.peak_bytes / MB:.1f} MB" for g in self.gpus
         ]
         return "\n".join(lines + self.notes)
 
@@ -112,7 +111,7 @@ def host_rss() -> int | None:
     except ImportError:
         psutil = None
     if psutil is not None:
-        return psutil.Process().memory_info().rss
+        return int(psutil.Process().memory_info().rss)
     try:
         with open("/proc/self/status", encoding="ascii", errors="replace") as status:
             for line in status:

@@ -62,7 +62,7 @@ class GpuReport:
             rows = [self._HEADER, *self._rows()]
             widths = [max(len(row[i]) for row in rows) for i in range(len(self._HEADER))]
             rows.insert(1, tuple("-" * w for w in widths))
-            lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+            lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         else:
             lines.append("no GPU visible to TensorFlow")
         if self.restart_needed:
@@ -75,9 +75,7 @@ class GpuReport:
         parts = [f"<p><b>{e(self._title())}</b></p>"]
         if self.gpus:
             head = "".join(f"<th>{e(cell)}</th>" for cell in self._HEADER)
-            body = "".join(
-                "<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in self._rows()
-            )
+            body = "".join("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in row) + "</tr>" for row in self._rows())
             parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         else:
             parts.append("<p>no GPU visible to TensorFlow</p>")

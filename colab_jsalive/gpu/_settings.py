@@ -8,7 +8,7 @@ import math
 import numbers
 import os
 import warnings
-from typing import Any
+from typing import Any, cast
 
 from .. import _validate
 from . import _tf_devices
@@ -113,14 +113,13 @@ def configure_gpu(
 
 def _megabytes(value: object) -> int:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(
-            f"memory_limit_mb must be a whole number of megabytes, got {type(value).__name__} {value!r}"
-        )
-    if not math.isfinite(value) or value != int(value):
+        raise TypeError(f"memory_limit_mb must be a whole number of megabytes, got {type(value).__name__} {value!r}")
+    number = cast(float, value)  # any real number (numpy's too), checked above
+    if not math.isfinite(number) or number != int(number):
         raise ValueError(f"memory_limit_mb must be a whole number of megabytes, got {value!r}")
-    if value <= 0:
+    if number <= 0:
         raise ValueError(f"memory_limit_mb must be a positive number of megabytes, got {value!r}")
-    return int(value)
+    return int(number)
 
 
 def _indices(value: object) -> list[int]:
@@ -128,19 +127,18 @@ def _indices(value: object) -> list[int]:
         items: list[object] = [value]
     elif isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise TypeError(
-            "devices must be a GPU index or a list of GPU indices (ints), "
-            f"got {type(value).__name__} {value!r}"
+            f"devices must be a GPU index or a list of GPU indices (ints), got {type(value).__name__} {value!r}"
         )
     else:
-        items = list(value)  # type: ignore[call-overload]
+        items = list(value)
+    indices: list[int] = []
     for item in items:
         if not isinstance(item, numbers.Integral) or isinstance(item, bool):
-            raise TypeError(
-                f"devices must hold GPU indices (ints), got {type(item).__name__} {item!r} in {value!r}"
-            )
+            raise TypeError(f"devices must hold GPU indices (ints), got {type(item).__name__} {item!r} in {value!r}")
         if item < 0:
             raise ValueError(f"devices must hold GPU indices from 0 up, got {item!r} in {value!r}")
-    return list(dict.fromkeys(int(i) for i in items))  # type: ignore[arg-type]
+        indices.append(int(item))
+    return list(dict.fromkeys(indices))
 
 
 def _users(name: str) -> str | None:
@@ -162,8 +160,7 @@ def _environment(growth: bool, allocator: str | None, imported: bool, log: _Log)
     if user is not None:
         if user not in ("true", "false"):
             log.add(
-                f"{GROWTH_ENV}={user!r} is set, but TensorFlow reads only 'true' or 'false' and ignores it; "
-                "left as is"
+                f"{GROWTH_ENV}={user!r} is set, but TensorFlow reads only 'true' or 'false' and ignores it; left as is"
             )
         elif (user == "true") != growth:
             effect = (
@@ -191,14 +188,9 @@ def _environment(growth: bool, allocator: str | None, imported: bool, log: _Log)
         if current is not None:
             log.add(f"{ALLOCATOR_ENV}={current} is set in the environment; left as is")
     elif current == allocator:
-        log.add(
-            f"{ALLOCATOR_ENV}={allocator} is already set; it applies if it was set before TensorFlow started"
-        )
+        log.add(f"{ALLOCATOR_ENV}={allocator} is already set; it applies if it was set before TensorFlow started")
     elif current is not None:
-        log.add(
-            f"allocator={allocator!r} not applied: {ALLOCATOR_ENV}={current} is set in the environment; "
-            "left as is"
-        )
+        log.add(f"allocator={allocator!r} not applied: {ALLOCATOR_ENV}={current} is set in the environment; left as is")
     elif imported:
         log.add(
             f"allocator={allocator!r} not applied: TensorFlow is already imported, and {ALLOCATOR_ENV} "
@@ -253,7 +245,7 @@ def _gpu_list(backend: Any, gpus: list[Any]) -> str:
 
 
 def _name(backend: Any, gpu: Any) -> str:
-    return backend.details(gpu).get("device_name") or gpu.name
+    return str(backend.details(gpu).get("device_name") or gpu.name)
 
 
 def _numbers(indices: list[int]) -> str:
@@ -262,9 +254,7 @@ def _numbers(indices: list[int]) -> str:
 
 def _not_applied(what: str, error: Exception, log: _Log) -> None:
     if "after being initialized" in str(error):
-        log.add(
-            f"{what} not applied: TensorFlow has already started its GPUs ({error}); {RESTART}", restart=True
-        )
+        log.add(f"{what} not applied: TensorFlow has already started its GPUs ({error}); {RESTART}", restart=True)
     else:
         log.add(f"{what} not applied: {error}")
 
@@ -337,13 +327,10 @@ def _infos(backend: Any, gpus: list[Any]) -> list[GpuInfo]:
     limits = [backend.memory_limit_mb(gpu) for gpu in gpus]
     forced = os.environ.get(GROWTH_ENV)
     # TensorFlow ignores memory growth as soon as any visible GPU has a logical device configuration.
-    any_limit = any(limit is not None for limit, gpu in zip(limits, gpus) if gpu in visible)
+    any_limit = any(limit is not None for limit, gpu in zip(limits, gpus, strict=True) if gpu in visible)
     infos = []
-    for index, (gpu, limit) in enumerate(zip(gpus, limits)):
-        if forced in ("true", "false"):
-            growth = forced == "true"
-        else:
-            growth = not any_limit and bool(backend.memory_growth(gpu))
+    for index, (gpu, limit) in enumerate(zip(gpus, limits, strict=True)):
+        growth = forced == "true" if forced in ("true", "false") else not any_limit and bool(backend.memory_growth(gpu))
         capability = backend.details(gpu).get("compute_capability")
         infos.append(
             GpuInfo(
@@ -371,9 +358,7 @@ def _set_policy(backend: Any, policy: str, visible: list[GpuInfo], log: _Log) ->
             "slower than float32"
         )
     elif slow:
-        found = ", ".join(
-            "GPU {} ({}) has {}.{}".format(g.index, g.name, *g.compute_capability) for g in slow
-        )
+        found = ", ".join("GPU {} ({}) has {}.{}".format(g.index, g.name, *(g.compute_capability or ())) for g in slow)
         message = (
             f"mixed_precision={policy!r} pays off only from compute capability {need[0]}.{need[1]}; "
             f"{found}, where it is usually slower than float32: use 'float32' there"
