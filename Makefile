@@ -48,7 +48,7 @@ node:
 	else echo "No node or npm found: install Node.js 20 or newer with npm and run make again." >&2; exit 1; fi
 
 # configurable-http-proxy for the JupyterHub tests, from the npm registry, into the virtual environment
-# (never globally); tests/hub.py finds it there.
+# (never globally); tests/support/hub.py finds it there.
 PROXY := $(VENV)/proxy/node_modules/.bin/configurable-http-proxy
 proxy: $(PROXY)
 $(PROXY): $(STAMP) | node  # node is phony: order-only, so that an installed proxy is not installed again

@@ -21,17 +21,11 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.harness import (
-    Chromium,
-    JupyterServer,
-    KernelClient,
-    NotebookPage,
-    StandaloneKernel,
-    StaticServer,
-    show_snippet,
-    wait_for,
-    write_apart_page,
-)
+from tests.support.browser import Chromium, show_snippet, write_apart_page
+from tests.support.kernels import KernelClient, StandaloneKernel
+from tests.support.pages import NotebookPage
+from tests.support.servers import JupyterServer, StaticServer
+from tests.support.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"

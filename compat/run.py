@@ -261,8 +261,10 @@ def environment(row: Row, python: Path) -> Path:
     stamp_file = venv / ".compat-stamp"
     fresh = not (stamp_file.exists() and stamp_file.read_text() == stamp)
     if fresh:
+        # This row's older environments only: "sagemaker-3.9-*" would also match sagemaker-3.9-shared's.
         for old in CACHE.glob(f"{row.name}-*"):
-            shutil.rmtree(old, ignore_errors=True)
+            if re.fullmatch(re.escape(row.name) + r"-[0-9a-f]{16}", old.name):
+                shutil.rmtree(old, ignore_errors=True)
         run([python, "-m", "venv", venv], "create the virtual environment")
     if fresh or row.pins is None:
         # A row without pins is brought up to the newest releases on every run.

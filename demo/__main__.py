@@ -14,7 +14,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.harness import Chromium, CullingCase, JupyterServer, change_theme, culling_trial, wait_for
+from tests.support.browser import Chromium, change_theme
+from tests.support.servers import JupyterServer
+from tests.support.trials import CullingCase, culling_trial
+from tests.support.waiting import wait_for
 
 CULL_TIMEOUT = 20  # seconds idle before the server culls a kernel
 INTERVAL = 5.0  # seconds between beats

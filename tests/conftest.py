@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import FRONTENDS, Chromium, JupyterServer, KernelClient, NotebookPage, wait_for
+from tests.support.browser import FRONTENDS, Chromium
+from tests.support.kernels import KernelClient
+from tests.support.pages import NotebookPage
+from tests.support.servers import JupyterServer
+from tests.support.waiting import wait_for
 
 # Cells the browser tests run in the notebook's kernel. Short intervals keep the tests quick; the
 # warning they cause (beats under 1 s waste resources) is expected here.
@@ -101,12 +105,14 @@ class Notebooks:
                 return False
             client.wait_iopub(30)  # after a restart, the client's subscription comes back late
             client.run(PRELUDE + "colab_jsalive.inject(stop=True)", timeout=30)
-            wait_for(lambda: page.keepalive_timers() == 0, 30, "every keep-alive in the page to stop")
-            page.clear()
-            page.sockets = []  # a test reads the sockets of its own keep-alives only
-            return True
         except (TimeoutError, RuntimeError):
-            return False
+            return False  # the kernel is gone, or does not answer: the next test gets a new notebook
+        # The kernel answered the stop: the page's keep-alives must end as the product promises, or the
+        # page is not reused but reported (a keep-alive timer left running is a fault of the product).
+        wait_for(lambda: page.keepalive_timers() == 0, 30, "every keep-alive in the page to stop")
+        page.clear()
+        page.forget()  # a test reads its own sockets, console lines and kernel checks only
+        return True
 
     def close(self) -> None:
         if self.stack is not None:

@@ -12,8 +12,9 @@ import pytest
 
 from colab_jsalive._render import snippet
 from tests.conftest import open_notebook
-from tests.harness import FRONTENDS, JupyterServer, change_theme, show_snippet, wait_for
-from tests.test_render import config
+from tests.support.browser import FRONTENDS, change_theme, show_snippet, snippet_config
+from tests.support.servers import JupyterServer
+from tests.support.waiting import wait_for
 
 INTERVAL = 0.5
 BEATS_HEARD = 8  # beats the screen-reader test listens through
@@ -130,7 +131,7 @@ def test_the_fallback_palette_where_the_page_has_no_theme_variables(browser, cha
             f"<!doctype html><html{mark}><body style='margin:0;background:"
             f"{'#1e1e1e' if dark else '#ffffff'}'><div id='out'></div></body></html>"
         )
-        show_snippet(page, snippet(config("run 3", channel)))
+        show_snippet(page, snippet(snippet_config("run 3", channel)))
         badge = page.locator("#out .colab-jsalive-badge")
         # With no channel here the keep-alive has stopped and hidden its button: show it to measure it.
         badge.locator("button").evaluate("el => { el.style.display = ''; }")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from colab_jsalive._session import REPLACED, STOPPED, STOPPED_FROM_BADGE
-from tests.harness import holds_for, wait_for
+from tests.support.waiting import holds_for, wait_for
 
 INTERVAL = 0.5
 
@@ -48,14 +48,6 @@ def test_inject_beats_are_counted_by_the_kernel_and_shown_in_the_badge(notebook)
     assert page.beats_sent(session) >= 3
 
 
-def stopped_for_good(page, session: str) -> None:
-    """The keep-alive's WebSocket closes, and no beat of ``session`` leaves the page for four intervals."""
-    ours = [s for s in page.keepalive_sockets() if session in s.beats]
-    wait_for(lambda: all(s.closed for s in ours), 10, "the keep-alive's WebSocket to close")
-    sent = page.beats_sent(session)
-    holds_for(lambda: page.beats_sent(session) == sent, 4 * INTERVAL, "no beats after the stop")
-
-
 def test_stop_button_stops_the_session_through_the_kernel(notebook):
     page, client = notebook
     cell, session = inject(page)
@@ -63,7 +55,7 @@ def test_stop_button_stops_the_session_through_the_kernel(notebook):
     page.press_stop(cell, 20)
     status = wait_for(lambda: (s := client.status()) and not s["active"] and s, 20, "the kernel to end the session")
     assert status["reason"] == STOPPED_FROM_BADGE
-    stopped_for_good(page, session)
+    page.stopped_for_good(session, INTERVAL)
 
 
 def test_stop_from_another_client_stops_the_beats(notebook):
@@ -74,7 +66,7 @@ def test_stop_from_another_client_stops_the_beats(notebook):
     badge = page.wait_badge(cell, "stopped", 10 * INTERVAL)
     assert badge["reason"] == STOPPED
     assert client.status()["active"] is False
-    stopped_for_good(page, session)
+    page.stopped_for_good(session, INTERVAL)
 
 
 def test_stop_from_another_cell_stops_the_beats(notebook):
@@ -84,7 +76,7 @@ def test_stop_from_another_cell_stops_the_beats(notebook):
     page.run("colab_jsalive.inject(stop=True)")
     assert page.wait_badge(cell, "stopped", 10 * INTERVAL)["reason"] == STOPPED
     assert client.status()["reason"] == STOPPED
-    stopped_for_good(page, session)
+    page.stopped_for_good(session, INTERVAL)
     assert page.keepalive_timers() == 0
 
 

@@ -17,32 +17,18 @@ import pytest
 from colab_jsalive._receiver import TARGET
 from colab_jsalive._session import STOPPED, UNKNOWN
 from tests.conftest import PRELUDE
-from tests.harness import KernelSocket, snippet_session
-
-
-def new_kernel(server) -> str:
-    """A kernel started by the server, as a frontend opening a notebook starts one."""
-    return server.api("POST", "api/kernels", {"name": "python3"})["id"]
+from tests.support.kernels import KernelSocket, snippet_session
 
 
 @pytest.fixture
 def kernel(server):
     """(socket, kernel id): a new kernel of the server, and a WebSocket to it through the server."""
-    kernel_id = new_kernel(server)
+    kernel_id = server.new_kernel()
     socket = KernelSocket(server, kernel_id)
     socket.execute(PRELUDE)
     yield socket, kernel_id
     socket.close()
     server.shutdown_kernel(kernel_id)
-
-
-def status(socket: KernelSocket) -> dict:
-    """colab_jsalive.status() in the kernel, as a dict."""
-    outputs = socket.execute(
-        "import dataclasses, json\nprint(json.dumps(dataclasses.asdict(colab_jsalive.status()), default=str))"
-    )
-    text = "".join(m["content"]["text"] for m in outputs if m["header"]["msg_type"] == "stream")
-    return json.loads(text)
 
 
 class PageComm:
@@ -88,7 +74,7 @@ def test_jupyter_channel_a_page_comm_is_answered_and_its_beats_are_counted(kerne
         comm.beat(seq)
         reply = comm.reply(f"the answer to beat {seq}")
         assert (reply["seq"], reply["state"], reply["beats"]) == (seq, "running", seq)
-    s = status(socket)
+    s = socket.status()
     assert (s["active"], s["beats"], s["frontend"], s["label"]) == (True, 3, "jupyterlab", "kernel side")
 
 
@@ -114,7 +100,7 @@ def test_jupyter_channel_a_restarted_kernel_closes_the_comm_of_an_earlier_inject
     socket, kernel_id = kernel
     session = snippet_session(socket.execute("ka = colab_jsalive.inject(interval=60)"))
     server.api("POST", f"api/kernels/{kernel_id}/restart")
-    socket.nudge()
+    socket.wait_iopub()
     PageComm(socket, session, "after-restart")
     socket.wait(
         lambda m: m["header"]["msg_type"] == "comm_close" and m["content"].get("comm_id") == "after-restart",
@@ -148,7 +134,7 @@ def test_a_kernel_that_cannot_receive_comms_says_so_at_once(kernel):
 
 @pytest.fixture
 def colab_kernel(colab_server):
-    kernel_id = new_kernel(colab_server)
+    kernel_id = colab_server.new_kernel()
     socket = KernelSocket(colab_server, kernel_id)
     socket.execute(PRELUDE)
     yield socket
@@ -175,7 +161,7 @@ def test_colab_emulation_calls_are_answered_and_counted(colab_kernel):
             colab_kernel, {"op": "beat", "session": session, "seq": seq, "unanswered": 0, "frontend": "colab"}
         )
         assert (reply["seq"], reply["state"], reply["beats"]) == (seq, "running", seq)
-    s = status(colab_kernel)
+    s = colab_kernel.status()
     assert (s["active"], s["beats"], s["frontend"], s["label"]) == (True, 2, "colab", "colab side")
 
 

@@ -14,7 +14,9 @@ import pytest
 
 from colab_jsalive._session import EXPIRED, REPLACED, STOPPED
 from tests.conftest import COLAB_EMULATION, PRELUDE
-from tests.harness import JupyterServer, KernelClient, StaticServer, holds_for, utc_time, wait_for
+from tests.support.kernels import KernelClient
+from tests.support.servers import JupyterServer, StaticServer
+from tests.support.waiting import holds_for, utc_time, wait_for
 
 INTERVAL = 0.5
 
@@ -184,7 +186,7 @@ def test_colab_emulation_every_beat_moves_the_fields_googles_client_reads_and_wi
     try:
 
         def model(page):  # the kernel's model, with last_activity as a datetime
-            kernel = colab_server.api("GET", f"api/kernels/{page.kernel_id}")
+            kernel = colab_server.kernel(page.kernel_id)
             kernel["last_activity"] = utc_time(kernel["last_activity"])
             return kernel
 

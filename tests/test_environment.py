@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.harness import StandaloneKernel
+from tests.support.kernels import StandaloneKernel
 
 PROBE = textwrap.dedent("""
     import dataclasses, json, warnings

@@ -13,7 +13,10 @@ import pytest
 
 from colab_jsalive._session import EXPIRED, REPLACED, STOPPED_FROM_BADGE
 from tests.conftest import Notebooks, open_notebook
-from tests.harness import DroppingProxy, KernelClient, KernelSocket, NotebookPage, holds_for, wait_for
+from tests.support.kernels import KernelClient, KernelSocket
+from tests.support.pages import NotebookPage
+from tests.support.servers import DroppingProxy
+from tests.support.waiting import wait_for
 
 INTERVAL = 0.5
 
@@ -34,11 +37,6 @@ def lab(notebooks):
 
 def inject(page, code: str = f"ka = colab_jsalive.inject(interval={INTERVAL})") -> tuple[int, str]:
     return page.start_keepalive(code)
-
-
-def no_more_beats(page, session: str) -> None:
-    sent = page.beats_sent(session)
-    holds_for(lambda: page.beats_sent(session) == sent, 4 * INTERVAL, f"silence from session {session}")
 
 
 def test_busy_kernel_answers_every_beat_after_the_cell_and_loses_none(lab):
@@ -151,7 +149,7 @@ def test_kernel_restart_stops_the_old_snippet_and_says_to_inject_again(lab, serv
     server.api("POST", f"api/kernels/{page.kernel_id}/restart")
     badge = page.wait_badge(cell, "stopped", 2 * INTERVAL + 10)
     assert "restarted" in badge["reason"] and "run inject() again" in badge["reason"]
-    no_more_beats(page, session)
+    page.stopped_for_good(session, INTERVAL)
     page.wait_kernel()
 
 
@@ -165,7 +163,7 @@ def test_page_reload_resumes_a_session_the_kernel_still_holds(lab):
     wait_for(lambda: client.status()["beats"] >= before + 3, 20, "beats from the reloaded page")
     status = client.status()
     assert status["active"] and status["label"] == "survives reload"
-    assert page.beats_sent(session) >= 3  # the reloaded snippet beats for the same session
+    assert page.beats_sent(session, since_reload=True) >= 3  # the reloaded snippet beats for the same session
 
 
 def test_page_reload_of_an_ended_session_stays_silent_and_says_so(lab):
@@ -179,7 +177,7 @@ def test_page_reload_of_an_ended_session_stays_silent_and_says_so(lab):
     page.wait_badge(new_cell, "running", 30)
     # The old output asks once and is refused: at most its first beat, never counted, then nothing.
     assert page.beats_sent(old, since_reload=True) <= 1
-    no_more_beats(page, old)
+    page.stopped_for_good(old, INTERVAL)
     assert client.status()["label"] == "newer"
 
 
@@ -189,7 +187,7 @@ def test_max_duration_ends_the_keepalive_on_both_sides_even_while_the_kernel_is_
     # before the deadline: the page must stop by itself.
     cell = page.run(f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration=3)\nimport time\ntime.sleep(15)")
     assert page.wait_badge(cell, "stopped", 20)["reason"] == EXPIRED
-    assert server.api("GET", f"api/kernels/{page.kernel_id}")["execution_state"] == "busy"
+    assert server.kernel(page.kernel_id)["execution_state"] == "busy"
     status = wait_for(lambda: (s := client.status())["reason"] == EXPIRED and s, 40, "the kernel to report the expiry")
     assert status["active"] is False
 
@@ -213,8 +211,7 @@ def test_same_notebook_in_two_pages_both_beat_and_one_stop_ends_both(lab, browse
         page_a.press_stop(cell)
         assert page_b.wait_badge(cell, "stopped", 10)["reason"] == STOPPED_FROM_BADGE
         for p in (page_a, page_b):
-            wait_for(lambda p=p: all(s.closed for s in p.keepalive_sockets()), 10, "sockets closed")
-            no_more_beats(p, session)
+            p.stopped_for_good(session, INTERVAL)
             assert p.page.evaluate("Object.keys(window.__colabJsalive)") == []
         assert client.status()["active"] is False
     finally:

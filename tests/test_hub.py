@@ -32,15 +32,17 @@ to a few minutes); each test then asserts one fact of what was seen.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.harness import NotebookPage, endless_cell, hide_page, utc_time, wait_for
-from tests.hub import JupyterHub
+from tests.support.hub import JupyterHub
+from tests.support.pages import NotebookPage, hide_page
+from tests.support.trials import endless_cell
+from tests.support.waiting import age, holds_for, wait_for
 
 KERNEL_CULL = 10  # seconds: the single-user servers' cull_idle_timeout
 HUB_CULL = 30  # seconds: jupyterhub-idle-culler's --timeout
@@ -65,22 +67,33 @@ class Person:
     kernel_id: str = ""
     cell: int = -1  # the inject() cell
     started: float = 0.0  # when the keep-alive (or, for a control, the notebook) was running
-    kernel_gone: float | None = None  # seconds after `started` the kernel was first seen gone
+    # Seconds after `started` the kernel culler was first seen to have culled the kernel (gone from a
+    # server that still ran), and the server first seen gone; watched from `started` until the hub stops.
+    kernel_gone: float | None = None
     server_gone: float | None = None
-    # The oldest the hub's record of the server's last activity was seen while the kernel lived (and
-    # before dave's max_duration): what the hub's admin page shows, and what jupyterhub-idle-culler reads.
+    watched_until: float = 0.0  # seconds after `started` the watch ended
+    # The oldest the hub's record of the server's last activity was seen until the watch ended, while the
+    # kernel lived (and before dave's max_duration): what the hub's admin page shows, and what
+    # jupyterhub-idle-culler reads.
     hub_activity_age: float = 0.0
+    hub_record_age: float = 0.0  # ... while the server ran, kernel or not: for the controls
     notes: dict = field(default_factory=dict)
 
+    def gone_in_watch(self, what: str) -> float | None:
+        """When the ``what`` ("kernel" or "server") was first seen gone, if that was before the watch ended."""
+        gone = self.kernel_gone if what == "kernel" else self.server_gone
+        return gone if gone is not None and gone <= self.watched_until else None
 
-def output_text(page: NotebookPage, cell: int) -> str:
+
+def output_lines(page: NotebookPage, cell: int) -> list[str]:
+    """The text of each output of cell ``cell``."""
     return page.cell(cell).locator(".jp-OutputArea-output").all_inner_texts()
 
 
 def run_and_read(page: NotebookPage, code: str, timeout: float = 60) -> str:
     """Run ``code`` in a new cell of the page and return the text it printed."""
     cell = page.run(code)
-    return wait_for(lambda: "".join(output_text(page, cell)).strip(), timeout, f"the output of {code!r}")
+    return wait_for(lambda: "".join(output_lines(page, cell)).strip(), timeout, f"the output of {code!r}")
 
 
 def open_through_hub(browser, hub: JupyterHub, name: str, frontend: str = "jupyterlab") -> Person:
@@ -97,25 +110,59 @@ def open_through_hub(browser, hub: JupyterHub, name: str, frontend: str = "jupyt
     return person
 
 
-def watch(hub: JupyterHub, people: list[Person], seconds: float) -> None:
-    """Record when each person's kernel and server were first seen gone, polling the hub and the
-    servers directly (never through the proxy, so the watching is not activity)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for person in people:
-            user = person.notes["user"]
-            now = time.monotonic() - person.started
-            model = user.server_model()
-            if person.server_gone is None and not (model and model.get("ready")):
-                person.server_gone = now
-            if person.kernel_gone is None and person.kernel_id not in user.kernel_ids():
-                person.kernel_gone = now
-            # dave's keep-alive ends at its max_duration, counted from his inject(); everyone else's
-            # runs until the hub stops, whenever they started.
-            beating = person.name != "dave" or now < MAX_DURATION
-            if person.kernel_gone is None and person.server_gone is None and beating:
-                person.hub_activity_age = max(person.hub_activity_age, age(model["last_activity"]))
-        time.sleep(1)
+def look(person: Person, watching: bool) -> None:
+    """Note whether ``person``'s kernel and server are gone, asking the hub and the server directly
+    (never through the proxy, so looking is not activity), and, ``watching``, how old the hub's record is.
+    A kernel counts as culled only if its server still ran after it was found gone: a server the hub
+    stopped takes its kernels with it, which is not the kernel culler's doing."""
+    user = person.notes["user"]
+    now = time.monotonic() - person.started
+    kernel_missing = person.kernel_id not in user.kernel_ids()
+    model = user.server_model()
+    running = bool(model and model.get("ready"))
+    if person.server_gone is None and not running:
+        person.server_gone = now
+    if person.kernel_gone is None and kernel_missing and running:
+        person.kernel_gone = now
+    # dave's keep-alive ends at its max_duration, counted from his inject(); everyone else's runs until
+    # the hub stops.
+    beating = person.name != "dave" or now < MAX_DURATION
+    if watching and running:
+        record_age = age(model["last_activity"])
+        person.hub_record_age = max(person.hub_record_age, record_age)
+        if person.kernel_gone is None and beating:
+            person.hub_activity_age = max(person.hub_activity_age, record_age)
+
+
+class Watch:
+    """Looks at everyone it is given, once a second, in a thread of its own, from the moment their
+    notebook runs until the hub stops: a kernel or server that goes while the test is busy elsewhere
+    (opening the next person's page, or after the watch) is seen going, and in which order."""
+
+    def __init__(self) -> None:
+        self.people: list[Person] = []
+        self.watching = True  # the hub's record is read until the watch ends
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1):
+            try:
+                for person in list(self.people):
+                    look(person, self.watching)
+            except BaseException as error:  # raised to the test by check()
+                self.error = error
+                return
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise RuntimeError("watching the hub failed") from self.error
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +174,7 @@ def trial(browser, tmp_path_factory):
         activity_interval=ACTIVITY_INTERVAL,
         ws_ping_intervals={"": PING, "ivy": 0},
     ).start()
+    watcher = Watch()
     try:
         # One after another, each opening their notebook as soon as their server runs: a server idle
         # for HUB_CULL seconds before its page opens would be culled (seen when six started at once).
@@ -135,6 +183,7 @@ def trial(browser, tmp_path_factory):
         for name in ("bob", "carol", "gina", "ivy", "kim", "mia"):
             people[name] = open_through_hub(browser, hub, name)
             people[name].started = time.monotonic()
+            watcher.people.append(people[name])
             if name == "carol":
                 people[name].page.close()  # carol closes her tab
             elif name in ("gina", "ivy"):
@@ -143,62 +192,63 @@ def trial(browser, tmp_path_factory):
                 people[name].page.run(SILENT_CELL)
             elif name == "mia":
                 people[name].page.run(PRINTING_CELL)
+        # dave last: his max_duration counts from his inject(), so it ends just after the watch
+        # however long the others took to log in.
         for name, frontend, code in (
             ("alice", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='alice')"),
-            ("dave", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration={MAX_DURATION})"),
             ("erin", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='erin')"),
             ("frank", "nbclassic", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='frank')"),
             ("hank", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='hank')"),
             ("lena", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, label='lena')"),
+            ("dave", "jupyterlab", f"ka = colab_jsalive.inject(interval={INTERVAL}, max_duration={MAX_DURATION})"),
         ):
             person = people[name] = open_through_hub(browser, hub, name, frontend)
             person.cell, person.notes["session"] = person.page.start_keepalive(code)
             person.started = time.monotonic()
+            watcher.people.append(person)
         people["dave"].notes["visibility"] = hide_page(people["dave"].page)
-        people["hank"].notes["beats"] = int(people["hank"].page.badge_data(people["hank"].cell)["beats"])
+        people["hank"].notes["badge"] = people["hank"].page.badge_data(people["hank"].cell)
         people["hank"].page.close()  # hank closes his tab, keep-alive and all
         # erin's cell prints nothing for longer than the hub culler's timeout, then says it is done.
         people["erin"].notes["silent_cell"] = people["erin"].page.run(
             f"import time\ntime.sleep({WATCH})\nprint('silent cell done')"
         )
         people["lena"].notes["printing_cell"] = people["lena"].page.run(PRINTING_CELL)
-        watch(hub, list(people.values()), WATCH)
-        yield hub, people
+        holds_for(lambda: watcher.check() is None, WATCH, "the watch of the hub", poll=1)
+        watcher.watching = False
+        for person in people.values():
+            person.watched_until = time.monotonic() - person.started
+        yield people, watcher
     finally:
+        watcher.close()
         hub.stop()
 
 
-def age(timestamp: str) -> float:
-    """Seconds since a time the hub's REST API gives (ISO 8601, UTC)."""
-    return (datetime.now(timezone.utc) - utc_time(timestamp)).total_seconds()
+def wait_culled(person: Person, watcher: Watch, after: str) -> None:
+    """Wait until the kernel culler culls ``person``'s kernel, their server still running: a server the
+    hub culled first takes its kernels with it, which is not what this waits for."""
 
+    def decided() -> bool:
+        watcher.check()
+        return person.kernel_gone is not None or person.server_gone is not None
 
-def wait_culled(person: Person, after: str) -> None:
-    """Wait until the kernel culler culls ``person``'s kernel, their server still running: a server
-    the hub culled first takes its kernels with it, which is not what this waits for."""
-    user = person.notes["user"]
-
-    def kernel_culled() -> bool:
-        gone = person.kernel_id not in user.kernel_ids()
-        assert user.server_running(), (
-            f"the hub culled {person.name}'s server before the kernel culler culled the kernel after {after}"
-        )
-        return gone
-
-    wait_for(
-        kernel_culled, 6 * KERNEL_CULL + 30, f"the kernel culler to cull {person.name}'s kernel after {after}", poll=0.5
+    wait_for(decided, 6 * KERNEL_CULL + 30, f"{person.name}'s kernel or server to go after {after}", poll=0.5)
+    assert person.kernel_gone is not None, (
+        f"the hub culled {person.name}'s server ({person.server_gone:.0f} s after it started) before the kernel "
+        f"culler culled the kernel after {after}"
     )
 
 
 def assert_survived(person: Person) -> None:
     """Both of ``person``'s kernel and server lived through the watch."""
-    assert person.kernel_gone is None and person.server_gone is None, (
-        f"{person.name}'s kernel gone after {person.kernel_gone} s, server after {person.server_gone} s"
-    )
+    kernel, server = person.gone_in_watch("kernel"), person.gone_in_watch("server")
+    assert kernel is None and server is None, f"{person.name}'s kernel gone after {kernel} s, server after {server} s"
 
 
-def test_a_keepalive_user_keeps_kernel_and_server_through_both_cullers_and_stop_lets_them_go(trial):
-    _hub, people = trial
+def test_a_keepalive_user_keeps_the_kernel_through_the_kernel_culler_and_stop_lets_it_go(trial):
+    """alice's kernel and server live through the watch, and after Stop the kernel culler takes her
+    kernel. Her server is kept by her open page either way (bob's lives without a keep-alive)."""
+    people, watcher = trial
     alice = people["alice"]
     assert_survived(alice)
     assert time.monotonic() - alice.started >= 3 * HUB_CULL
@@ -214,7 +264,7 @@ def test_a_keepalive_user_keeps_kernel_and_server_through_both_cullers_and_stop_
     assert status["active"] and status["frontend"] == "jupyterlab" and status["label"] == "alice"
     assert status["beats"] >= int(badge["beats"])
     alice.page.press_stop(alice.cell)
-    wait_culled(alice, "Stop")
+    wait_culled(alice, watcher, "Stop")
 
 
 @pytest.mark.parametrize("name", ["alice", "dave"])
@@ -224,18 +274,19 @@ def test_the_hubs_record_of_the_servers_activity_stays_fresh_while_the_keepalive
     (JUPYTERHUB_ACTIVITY_INTERVAL) plus the hub's own (last_activity_interval) and one beat, in a visible
     tab (alice) and in a hidden one (dave, whose JupyterLab stops polling: the beats count there, and
     the page's answers to the server's pings)."""
-    _hub, people = trial
+    people, _ = trial
     person = people[name]
     limit = 2 * ACTIVITY_INTERVAL + INTERVAL
     assert person.hub_activity_age <= limit, f"{name}'s last activity was {person.hub_activity_age:.1f} s old"
 
 
 def test_max_duration_ends_a_hidden_pages_keepalive_and_the_kernel_is_then_culled(trial):
-    _hub, people = trial
+    people, watcher = trial
     dave = people["dave"]
     assert dave.notes["visibility"] == "hidden"
-    # The others opened their notebooks after dave, so his max_duration may have passed during the watch
-    # (and his kernel, then his server, been culled after it): what counts is that nothing went before it.
+    # dave opened his notebook last, so his keep-alive beat through the whole watch and ended after it
+    # (the freshness test above reads the hub's record of him for the whole watch), and nothing went before.
+    assert dave.watched_until < MAX_DURATION, f"dave's max_duration ended {MAX_DURATION} s in, inside the watch"
     assert dave.server_gone is None or dave.server_gone >= MAX_DURATION, (
         f"dave's server gone after {dave.server_gone} s, before his max_duration of {MAX_DURATION} s"
     )
@@ -244,16 +295,16 @@ def test_max_duration_ends_a_hidden_pages_keepalive_and_the_kernel_is_then_culle
     )
     badge = dave.page.wait_badge(dave.cell, "stopped", MAX_DURATION + 30)
     assert "max_duration reached" in badge["text"], badge["text"]
-    wait_culled(dave, "max_duration")
+    wait_culled(dave, watcher, "max_duration")
 
 
 def test_beats_queued_behind_a_long_silent_cell_are_answered_when_it_ends(trial):
     """erin's kernel and server live through the cell, but that credits the platform, as kim's show."""
-    _hub, people = trial
+    people, _ = trial
     erin = people["erin"]
     assert_survived(erin)
     cell = erin.notes["silent_cell"]
-    wait_for(lambda: "silent cell done" in "".join(output_text(erin.page, cell)), 60, "erin's cell to end")
+    wait_for(lambda: "silent cell done" in "".join(output_lines(erin.page, cell)), 60, "erin's cell to end")
     # The beats queued behind the cell are answered once it ends, and the keep-alive runs on.
     wait_for(
         lambda: (d := erin.page.badge_data(erin.cell))["state"] == "running" and d["unanswered"] == "0",
@@ -270,16 +321,16 @@ def test_beats_queued_behind_a_long_silent_cell_are_answered_when_it_ends(trial)
 
 
 def test_an_idle_kernel_in_an_open_tab_is_culled_while_its_server_lives(trial):
-    _hub, people = trial
+    people, _ = trial
     bob = people["bob"]
     assert bob.kernel_gone is not None, "bob's idle kernel was never culled"
-    assert bob.server_gone is None, f"bob's server (tab open) was culled after {bob.server_gone} s"
+    assert bob.gone_in_watch("server") is None, f"bob's server (tab open) was culled after {bob.server_gone} s"
 
 
 def test_a_long_silent_cell_keeps_kernel_and_server_without_the_keepalive_too(trial):
     """kim, erin's control: the kernel culler keeps a busy kernel (cull_busy is off, its default) and
     the open tab keeps the server."""
-    _hub, people = trial
+    people, _ = trial
     kim = people["kim"]
     assert_survived(kim)
 
@@ -287,12 +338,12 @@ def test_a_long_silent_cell_keeps_kernel_and_server_without_the_keepalive_too(tr
 def test_a_cell_that_prints_keeps_kernel_and_server_with_or_without_the_keepalive(trial):
     """lena runs one with the keep-alive, mia without: both live (the kernel is busy, which the kernel
     culler spares with cull_busy off, and its output crosses the proxy), so the platform keeps them."""
-    _hub, people = trial
+    people, _ = trial
     for name in ("lena", "mia"):
         person = people[name]
         assert_survived(person)
     lena = people["lena"]
-    assert output_text(lena.page, lena.notes["printing_cell"]), "lena's cell printed nothing"
+    assert output_lines(lena.page, lena.notes["printing_cell"]), "lena's cell printed nothing"
     assert lena.page.badge_data(lena.cell)["state"] == "busy"  # its beats wait behind the cell
 
 
@@ -301,21 +352,23 @@ def test_a_hidden_tab_keeps_its_server_without_the_keepalive_by_answering_the_se
     server lives: the page's kernel WebSocket stays open, the server pings it, and the proxy counts the
     answers. ivy's server, the same without pings, is culled: the pings are what keep gina's. On the
     hub, the keep-alive kept dave's kernel (as cull_connected=True requires), not his server."""
-    _hub, people = trial
+    people, _ = trial
     gina, ivy = people["gina"], people["ivy"]
     assert gina.notes["visibility"] == ivy.notes["visibility"] == "hidden"
     assert gina.kernel_gone is not None, "gina's idle kernel was never culled"
-    assert gina.server_gone is None, f"gina's server (tab hidden) was culled after {gina.server_gone} s"
-    assert ivy.server_gone is not None, "ivy's server (tab hidden, no pings) lived on"
+    assert gina.gone_in_watch("server") is None, f"gina's server (tab hidden) was culled after {gina.server_gone} s"
+    assert ivy.gone_in_watch("server") is not None, "ivy's server (tab hidden, no pings) lived through the watch"
 
 
 def test_a_closed_tabs_server_is_culled_by_the_hub_with_or_without_the_keepalive(trial):
     """Nothing in a page can help once the tab is closed: hank's keep-alive beat, then his tab closed."""
-    _hub, people = trial
+    people, _ = trial
     carol, hank = people["carol"], people["hank"]
-    assert carol.server_gone is not None, "carol's server lived on with her tab closed"
-    assert hank.notes["beats"] >= 1, "hank's keep-alive never beat before his tab closed"
-    assert hank.server_gone is not None, "hank's server lived on with his tab closed"
+    assert carol.gone_in_watch("server") is not None, "carol's server lived through the watch with her tab closed"
+    assert hank.notes["badge"]["state"] == "running", (
+        f"hank's keep-alive was not running as his tab closed: {hank.notes['badge']}"
+    )
+    assert hank.gone_in_watch("server") is not None, "hank's server lived through the watch with his tab closed"
 
 
 def saved_notebook(person: Person) -> str:
@@ -344,7 +397,7 @@ def test_through_the_proxy_the_keepalive_sends_the_hubs_cookies_as_the_frontend_
     notebook's page the server's own hub API token), but neither frontend puts it on its kernel
     sockets: they carry the hub's cookies. The keep-alive's socket carries what the frontend's own
     kernel socket carries, and beats through the proxy with it."""
-    _hub, people = trial
+    people, _ = trial
     person = people[name]
     assert_survived(person)
     assert "token" not in person.page.page.url
@@ -356,7 +409,7 @@ def test_through_the_proxy_the_keepalive_sends_the_hubs_cookies_as_the_frontend_
 
 
 def test_no_secret_of_the_hub_is_saved_into_the_notebooks(trial):
-    _hub, people = trial
+    people, _ = trial
     for person in (people["alice"], people["frank"]):
         saved = saved_notebook(person)
         assert person.kernel_id in saved  # the snippet is there

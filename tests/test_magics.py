@@ -16,14 +16,15 @@ import pytest
 
 from colab_jsalive._session import STOPPED
 from tests.conftest import PRELUDE, open_notebook
-from tests.harness import FRONTENDS, KernelSocket, holds_for, wait_for
-from tests.test_channels import new_kernel, status
+from tests.support.browser import FRONTENDS
+from tests.support.kernels import KernelSocket
+from tests.support.waiting import holds_for, wait_for
 
 
 @pytest.fixture
 def kernel(server):
     """A WebSocket to a new kernel of the server, with the extension loaded."""
-    kernel_id = new_kernel(server)
+    kernel_id = server.new_kernel()
     socket = KernelSocket(server, kernel_id)
     socket.execute(PRELUDE + "%load_ext colab_jsalive\n")
     yield socket
@@ -59,7 +60,7 @@ def test_line_magic_starts_with_options_reports_status_and_stops(kernel):
     assert outcome == "ok" and not errors(outputs)
     shown = config(outputs)
     assert (shown["interval"], shown["max_duration"], shown["label"]) == (30.0, 5400.0, "run 3")
-    now = status(kernel)
+    now = kernel.status()
     assert now["active"] and now["interval"] == 30.0 and now["label"] == "run 3"
 
     outcome, outputs = run(kernel, "%keepalive status")
@@ -78,7 +79,7 @@ def test_line_magic_starts_with_options_reports_status_and_stops(kernel):
 
     outcome, outputs = run(kernel, "%keepalive stop")
     assert outcome == "ok" and not errors(outputs)
-    after = status(kernel)
+    after = kernel.status()
     assert not after["active"] and after["reason"] == STOPPED
 
 
@@ -110,7 +111,7 @@ def test_bad_magic_arguments_are_one_line_usage_errors(kernel, line, says):
         if m["header"]["msg_type"] == "stream" and m["content"]["name"] == "stderr"
     )
     assert shown.startswith("UsageError: ") and shown.count("\n") == 1 and re.search(says, shown), shown
-    assert not status(kernel)["active"]
+    assert not kernel.status()["active"]
 
 
 def test_cell_magic_keeps_alive_during_the_cell_and_stops_after_it(kernel):
@@ -131,7 +132,7 @@ def test_cell_magic_keeps_alive_during_the_cell_and_stops_after_it(kernel):
         for m in outputs
     )
     assert config(outputs)["label"] == "fit"
-    after = status(kernel)
+    after = kernel.status()
     assert not after["active"] and after["reason"] == STOPPED
 
 
@@ -142,7 +143,7 @@ def test_cell_magic_stops_on_an_error_and_the_cell_fails(kernel):
     assert len(shown) == 2
     assert "ZeroDivisionError" in shown[0] and "in training" in shown[0]  # the cell's own traceback, once
     assert shown[1] == "%%keepalive: the cell failed (ZeroDivisionError, shown above); its keep-alive stopped"
-    after = status(kernel)
+    after = kernel.status()
     assert not after["active"] and after["reason"] == STOPPED
 
 
@@ -175,12 +176,12 @@ def test_cell_magic_stops_when_the_cell_is_interrupted(kernel, server):
             for m in kernel.backlog
             if m.get("parent_header", {}).get("msg_id") == msg_id
         ]
-        state = server.api("GET", f"api/kernels/{kernel.kernel_id}")["execution_state"]
+        state = server.kernel(kernel.kernel_id)["execution_state"]
         raise AssertionError(
             f"{timeout}; the kernel is {state}; the cell's messages since it started: {seen}"
         ) from None
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "CellFailed"
-    after = status(kernel)
+    after = kernel.status()
     assert not after["active"] and after["reason"] == STOPPED
 
 

@@ -14,7 +14,9 @@ import nbformat
 import pytest
 
 from tests.conftest import open_notebook
-from tests.harness import FRONTENDS, NotebookPage, holds_for, wait_for
+from tests.support.browser import FRONTENDS
+from tests.support.pages import NotebookPage
+from tests.support.waiting import holds_for, wait_for
 
 LABEL = 'fit <b>"3"</b>'  # markup and quotes, which must stay text
 LINE = re.compile(

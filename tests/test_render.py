@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from colab_jsalive._render import _environment, readable, snippet
-from tests.harness import show_snippet
+from tests.support.browser import show_snippet, snippet_config
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE_LABELS = [
@@ -26,18 +26,6 @@ HOSTILE_LABELS = [
     '\\\\"\\',
     "naïve 日本語 🚀",
 ]
-
-
-def config(label: str = "", channel: str = "jupyter") -> dict:
-    return {
-        "channel": channel,
-        "session": "0" * 32,
-        "kernel_id": "k-1" if channel == "jupyter" else None,
-        "target": "colab_jsalive",
-        "interval": 60.0,
-        "max_duration": 43200.0,
-        "label": label,
-    }
 
 
 def test_the_environment_is_built_once():
@@ -56,20 +44,20 @@ def test_every_value_enters_the_templates_through_tojson():
 @pytest.mark.parametrize("label", HOSTILE_LABELS)
 def test_the_snippet_parses_whatever_the_label(label, channel, tmp_path):
     script = tmp_path / "snippet.js"
-    script.write_text(snippet(config(label, channel)), encoding="utf-8")
+    script.write_text(snippet(snippet_config(label, channel)), encoding="utf-8")
     result = subprocess.run([shutil.which("node") or "node", "--check", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
 def test_each_channel_renders_only_its_own_code():
-    jupyter, colab = snippet(config()), snippet(config(channel="colab"))
+    jupyter, colab = snippet(snippet_config()), snippet(snippet_config(channel="colab"))
     assert "JsaliveJupyterChannel(" in jupyter and "invokeFunction" not in jupyter
     assert "JsaliveColabChannel(" in colab and "WebSocket" not in colab
 
 
 @pytest.mark.parametrize("label", HOSTILE_LABELS[:2])  # a closing script tag, and markup
 def test_the_label_cannot_close_the_script_element_or_add_markup(label):
-    text = snippet(config(label))
+    text = snippet(snippet_config(label))
     assert "</script" not in text.lower() and "<img" not in text.lower() and "<script" not in text.lower()
 
 
@@ -83,7 +71,7 @@ def test_the_badge_shows_hostile_labels_as_text_and_creates_no_markup(browser):
         for label in HOSTILE_LABELS:
             page.set_content("<!doctype html><div id='out'></div>")
             # Jupyter evaluates the snippet with `element` bound to the output node.
-            show_snippet(page, snippet(config(label)))
+            show_snippet(page, snippet(snippet_config(label)))
             badge = page.locator("#out .colab-jsalive-badge")
             assert badge.locator(".colab-jsalive-label").text_content() == label
             tags = badge.evaluate("el => [...el.querySelectorAll('*')].map(e => e.tagName)")
@@ -104,7 +92,10 @@ def test_the_badge_shows_hostile_labels_as_text_and_creates_no_markup(browser):
 def test_the_snippet_is_minified_and_keeps_every_string(channel):
     """What goes into the saved notebook has no comments, and every string (the badge's words, the
     reasons, the config) is the one js/ holds."""
-    shown, source = snippet(config(HOSTILE_LABELS[4], channel)), readable(config(HOSTILE_LABELS[4], channel))
+    shown, source = (
+        snippet(snippet_config(HOSTILE_LABELS[4], channel)),
+        readable(snippet_config(HOSTILE_LABELS[4], channel)),
+    )
     assert shown.startswith("/*! colab_jsalive keep-alive")
     assert "// " not in shown and "\n  " not in shown
     assert len(shown) < 0.7 * len(source)

@@ -14,26 +14,36 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import NotebookPage, holds_for, wait_for
-from tests.test_sagemaker import FRESH, INTERVAL, STALE, WATCH, idle_age, sagemaker_server  # skips without the monitor
+from tests.support.pages import NotebookPage
+from tests.support.servers import idle_age, sagemaker_server
+from tests.support.trials import FRESH_WITHIN
+from tests.support.waiting import holds_for, wait_for
 
+pytest.importorskip(
+    "jupyter_activity_monitor_extension", reason="Amazon's activity monitor runs in make test-compat's shared rows"
+)
 collaboration = pytest.importorskip(
     "jupyter_collaboration", reason="real-time collaboration runs in make test-compat's shared rows"
 )
 # Where the file browser opens a shared document: jupyter-collaboration 3 from a drive of its own ("RTC:";
 # a plain path opens a private copy), 5 from the default one.
 SHARED = "RTC:" if collaboration.__version__.startswith("3.") else ""
+INTERVAL = 3.0
+WATCH = 30  # seconds api/idle is watched while the three pages beat
+FRESH = FRESH_WITHIN * INTERVAL  # api/idle never older than this while they beat
+STALE = (FRESH_WITHIN + 1) * INTERVAL  # ... and older than this once stopped
 COLLABORATIVE_JS = "window.jupyterapp.shell.currentWidget.context.model.collaborative"
 
 
 def test_in_a_shared_space_every_members_page_runs_the_one_keepalive_keeps_api_idle_fresh_and_stops_with_it(
     browser, tmp_path
 ):
-    server = sagemaker_server(tmp_path, shared=True).start()
-    notebook = SHARED + server.new_notebook("shared.ipynb")
+    server = sagemaker_server(tmp_path, shared=True)
     contexts = [browser.new_context(), browser.new_context()]  # the other members: browsers of their own
     owner = None
     try:
+        server.start()
+        notebook = SHARED + server.new_notebook("shared.ipynb")
         owner = NotebookPage(browser, server, "jupyterlab", notebook)
         member = NotebookPage(browser, server, "jupyterlab", notebook, context=contexts[0])  # open before the cell runs
         cell, session = owner.start_keepalive(f"import colab_jsalive\nka = colab_jsalive.inject(interval={INTERVAL})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.harness import wait_for
+from tests.support.waiting import wait_for
 
 
 def test_a_saved_notebook_holds_the_snippet_but_no_server_token(notebook, server):

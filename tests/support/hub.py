@@ -19,8 +19,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.harness import wait_for, write_notebook
-from tests.ports import free_port
+from tests.support.ports import free_port
+from tests.support.servers import jupyter_dirs, write_notebook
+from tests.support.waiting import wait_for
 
 # configurable-http-proxy, installed from the npm registry by `make setup` into the virtual environment.
 PROXY = Path(sys.prefix) / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -47,7 +48,7 @@ c.Spawner.start_timeout = 120
 c.Spawner.args = {singleuser_args!r}
 
 
-# Each server's port as the tests choose theirs, from tests/ports.py (a kernel once took the port the
+# Each server's port as the tests choose theirs, from tests/support/ports.py (a kernel once took the port the
 # hub had chosen for a server before it bound it, and the hub waited on the kernel's socket until it
 # gave up).
 import importlib.util  # noqa: E402
@@ -72,8 +73,10 @@ def prepare(spawner):
 c.Spawner.pre_spawn_hook = prepare
 c.Spawner.environment = {{
     "JUPYTERHUB_ACTIVITY_INTERVAL": {activity_interval!r},  # how often a server reports activity
-    "JUPYTER_PLATFORM_DIRS": "1",
     "PYTHONWARNINGS": "ignore",
+    # Private Jupyter directories, never the machine's; their configuration gives kernels their ports
+    # as tests/support/ports.py does.
+    **{jupyter_dirs!r},
 }}
 
 # How often the hub reads activity from the proxy, and the smallest change it records (default 300 s
@@ -152,6 +155,7 @@ class JupyterHub:
             api_token=self.api_token,
             ports=str(Path(__file__).with_name("ports.py")),
             pings={name: round(seconds * 1000) for name, seconds in self.ws_ping_intervals.items()},
+            jupyter_dirs=jupyter_dirs(self.workdir / "jupyter"),
         )
         (self.workdir / "jupyterhub_config.py").write_text(config)
         self.log = open(self.workdir / "hub.log", "wb")  # noqa: SIM115 (open while the hub runs; stop() closes it)
@@ -162,7 +166,11 @@ class JupyterHub:
             stderr=subprocess.STDOUT,
             env=dict(os.environ, PYTHONWARNINGS="ignore"),
         )
-        wait_for(self._answers, 90, "JupyterHub to answer")
+        try:
+            wait_for(self._answers, 90, "JupyterHub to answer")
+        except BaseException:
+            self.stop()  # a hub that does not answer is stopped before the error is raised
+            raise
         return self
 
     def _answers(self) -> bool:

@@ -6,7 +6,7 @@ browsers, each HTTP request, each kernel's five ports. A server or a kernel bind
 more after it was chosen, and meanwhile another process can take it. Seen: a kernel took the port the
 hub had chosen for a user's server; kernels failed with "Address already in use" and were restarted,
 resetting the sockets of the pages and clients connected to them. Below that range only these
-functions hand out ports, at random among ten thousand.
+functions hand out ports, at random: servers from the lower five thousand, kernels from the upper.
 
 The hub's configuration and each test server's load this file by its path (it imports nothing of the
 tests, nothing heavy, and is not found by a package name another installed package could shadow).
@@ -26,12 +26,18 @@ def _ephemeral_start() -> int:
         return 32768  # Linux's default
 
 
-def free_port(ip: str = "127.0.0.1", taken: set[int] | frozenset[int] = frozenset()) -> int:
+def free_port(ip: str = "127.0.0.1", taken: set[int] | frozenset[int] = frozenset(), kernel: bool = False) -> int:
     """A port free on ``ip`` now, from the ten thousand below the range the system hands out for port 0,
-    and not in ``taken``."""
+    and not in ``taken``: from their upper half for a ``kernel``, from the lower half for a server. The
+    halves keep a kernel from taking a port chosen for a server that has not bound it yet (seen when
+    the hub's users' kernels took theirs below the range too: "Bad status line" from a kernel's socket
+    where the hub waited for a user's server)."""
     start = _ephemeral_start()
+    bottom = max(1024, start - 10000)
+    middle = (bottom + start) // 2
+    low, high = (middle, start - 1) if kernel else (bottom, middle - 1)
     while True:
-        port = random.randint(max(1024, start - 10000), start - 1)
+        port = random.randint(low, high)
         if port in taken:
             continue
         with socket.socket() as s:
@@ -50,7 +56,7 @@ def kernels_take_free_ports() -> None:
     from jupyter_client.connect import LocalPortCache
 
     def find_available_port(self, ip: str) -> int:
-        port = free_port(ip, self.currently_used_ports)  # two kernels of one server never share one
+        port = free_port(ip, self.currently_used_ports, kernel=True)  # two kernels of one server never share one
         self.currently_used_ports.add(port)
         return port
 
