@@ -50,7 +50,7 @@ FINDINGS = {  # situation: (without the keep-alive, with it)
 }
 
 
-@dataclass
+@dataclass(eq=False)
 class Run(TrialRun):
     # api/idle's age in each answer of the watch: (seconds into the watch, age in seconds)
     ages: list[tuple[float, float]] = field(default_factory=list)

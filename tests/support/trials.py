@@ -47,7 +47,7 @@ FRESH_WITHIN = 3
 SITUATIONS = ("idle, tab visible", "idle, tab hidden", "busy, silent cell", "busy, cell printing", "tab closed")
 
 
-@dataclass
+@dataclass(eq=False)  # each run is itself: two runs of one situation on one server are not one
 class TrialRun:
     """One notebook of a trial: a situation on a server, with or without the keep-alive; what its page
     did, and what its server said of its kernel while a Trial watched it."""
