@@ -148,10 +148,16 @@ class Watch:
         self._thread.start()
 
     def _run(self) -> None:
+        answered = time.monotonic()
         while not self._stop.wait(1):
             try:
                 for person in list(self.people):
                     look(person, self.watching)
+                answered = time.monotonic()
+            except (OSError, TimeoutError) as error:  # a slow answer on a loaded machine: look again
+                if time.monotonic() - answered > 60:  # no answer for a minute: the watch has failed
+                    self.error = error
+                    return
             except BaseException as error:  # raised to the test by check()
                 self.error = error
                 return
