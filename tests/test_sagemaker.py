@@ -56,7 +56,7 @@ class Run(TrialRun):
     ages: list[tuple[float, float]] = field(default_factory=list)
 
     @property
-    def outcome(self) -> str:
+    def monitor_saw(self) -> str:
         oldest = max(age for _, age in self.ages)
         if oldest <= FRESH:
             return "fresh"
@@ -108,7 +108,7 @@ def test_what_sagemakers_activity_monitor_sees_without_and_with_the_keepalive(tr
     if situation != "tab closed":  # (a closed tab's keep-alive beat until it closed: start_keepalive saw it)
         # It ran through the watch: a fresh api/idle without beats credits nothing.
         assert keep.beats_in_watch() >= WATCH / INTERVAL / 2, f"only {keep.beats_in_watch()} beats while watched"
-    seen = {"without the keep-alive": control.outcome, "with it": keep.outcome}
+    seen = {"without the keep-alive": control.monitor_saw, "with it": keep.monitor_saw}
     without, with_ = FINDINGS[situation]
     assert seen == {"without the keep-alive": without, "with it": with_}, f"{situation}: api/idle {seen}"
     assert control.errors == keep.errors == ()
