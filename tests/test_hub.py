@@ -32,7 +32,6 @@ to a few minutes); each test then asserts one fact of what was seen.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
@@ -42,7 +41,7 @@ import pytest
 from tests.support.hub import JupyterHub
 from tests.support.pages import NotebookPage, hide_page
 from tests.support.trials import endless_cell
-from tests.support.waiting import age, holds_for, wait_for
+from tests.support.waiting import Watcher, age, holds_for, wait_for
 
 KERNEL_CULL = 10  # seconds: the single-user servers' cull_idle_timeout
 HUB_CULL = 30  # seconds: jupyterhub-idle-culler's --timeout
@@ -134,41 +133,25 @@ def look(person: Person, watching: bool) -> None:
             person.hub_activity_age = max(person.hub_activity_age, record_age)
 
 
-class Watch:
-    """Looks at everyone it is given, once a second, in a thread of its own, from the moment their
-    notebook runs until the hub stops: a kernel or server that goes while the test is busy elsewhere
-    (opening the next person's page, or after the watch) is seen going, and in which order."""
+class Watch(Watcher):
+    """Looks at everyone it is given, once a second, from the moment their notebook runs until the hub
+    stops: a kernel or server that goes while the test is busy elsewhere (opening the next person's page,
+    or after the watch) is seen going, and in which order. A slow answer on a loaded machine is looked at
+    again; a minute without one fails the watch."""
+
+    what = "watching the hub"
 
     def __init__(self) -> None:
         self.people: list[Person] = []
         self.watching = True  # the hub's record is read until the watch ends
-        self.error: BaseException | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__()
 
-    def _run(self) -> None:
-        answered = time.monotonic()
-        while not self._stop.wait(1):
-            try:
-                for person in list(self.people):
-                    look(person, self.watching)
-                answered = time.monotonic()
-            except (OSError, TimeoutError) as error:  # a slow answer on a loaded machine: look again
-                if time.monotonic() - answered > 60:  # no answer for a minute: the watch has failed
-                    self.error = error
-                    return
-            except BaseException as error:  # raised to the test by check()
-                self.error = error
-                return
+    def look(self) -> None:
+        for person in list(self.people):
+            look(person, self.watching)
 
-    def check(self) -> None:
-        if self.error is not None:
-            raise RuntimeError("watching the hub failed") from self.error
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
+    def passing(self, error: BaseException) -> bool:
+        return isinstance(error, (OSError, TimeoutError))
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ import pytest
 
 from tests.support.pages import NotebookPage
 from tests.support.servers import idle_age, sagemaker_server
-from tests.support.trials import FRESH_WITHIN, SITUATIONS, TrialRun
+from tests.support.trials import SITUATIONS, TrialRun, fresh, stale
 from tests.support.waiting import holds_for, wait_for
 
 pytest.importorskip(
@@ -34,10 +34,10 @@ pytest.importorskip(
 
 INTERVAL = 3.0
 WATCH = 30  # seconds every server's api/idle is watched, once all the runs are set up
-FRESH = FRESH_WITHIN * INTERVAL  # a kept app: api/idle never older than this during the watch
+FRESH = fresh(INTERVAL)  # a kept app: api/idle never older than this during the watch
 # An idle app: api/idle older than this in every answer of the watch's last STALE seconds (no beat moved
 # it for all that time).
-STALE = (FRESH_WITHIN + 1) * INTERVAL
+STALE = stale(INTERVAL)
 PRINT_EVERY = 3  # seconds between the lines of the printing cell
 FINDINGS = {  # situation: (without the keep-alive, with it)
     "idle, tab visible": ("stale", "fresh"),  # an open page's own requests are not kernel activity here

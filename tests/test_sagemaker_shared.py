@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.pages import NotebookPage
 from tests.support.servers import idle_age, sagemaker_server
-from tests.support.trials import FRESH_WITHIN
+from tests.support.trials import fresh, stale
 from tests.support.waiting import holds_for, wait_for
 
 pytest.importorskip(
@@ -30,8 +30,8 @@ collaboration = pytest.importorskip(
 SHARED = "RTC:" if collaboration.__version__.startswith("3.") else ""
 INTERVAL = 3.0
 WATCH = 30  # seconds api/idle is watched while the three pages beat
-FRESH = FRESH_WITHIN * INTERVAL  # api/idle never older than this while they beat
-STALE = (FRESH_WITHIN + 1) * INTERVAL  # ... and older than this once stopped
+FRESH = fresh(INTERVAL)  # api/idle never older than this while they beat
+STALE = stale(INTERVAL)  # ... and older than this once stopped
 COLLABORATIVE_JS = "window.jupyterapp.shell.currentWidget.context.model.collaborative"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from tests.support.browser import Chromium
 from tests.support.pages import NotebookPage, hide_page
 from tests.support.servers import JupyterServer
-from tests.support.waiting import age, wait_for
+from tests.support.waiting import Watcher, age, wait_for
 
 
 def endless_cell(print_every: float | None = None) -> str:
@@ -39,9 +39,16 @@ def start_busy_cell(page: NotebookPage, print_every: float | None = None) -> Non
     )
 
 
-# A kept kernel's last activity, as a server or a platform's monitor reports it, is never older than this
-# many intervals during a watch: a beat every interval, with room for a late timer on a loaded machine.
-FRESH_WITHIN = 3
+def fresh(interval: float) -> float:
+    """A kept kernel's last activity, as a server or a platform's monitor reports it, is never older than
+    this during a watch: a beat every ``interval``, with room for two late timers on a loaded machine."""
+    return 3 * interval
+
+
+def stale(interval: float) -> float:
+    """A last activity older than this has not been moved by a beat: an interval past fresh()."""
+    return fresh(interval) + interval
+
 
 # The situations a notebook is left in, for the trials with and without the keep-alive.
 SITUATIONS = ("idle, tab visible", "idle, tab hidden", "busy, silent cell", "busy, cell printing", "tab closed")
@@ -121,7 +128,7 @@ class Seen:
     counting: bool = True
 
 
-class KernelWatch:
+class KernelWatch(Watcher):
     """Asks servers for their kernels every half second, in a thread of its own (GET api/kernels, not
     counted as activity), and keeps what it saw of each kernel it tracks: when it was first seen gone,
     the oldest its last_activity was and the fewest connections it had. Watching from a thread sees a
@@ -130,14 +137,15 @@ class KernelWatch:
     before it has a last_activity), and no good answer for 30 s, or any other failure, stops the watch
     and is raised by the next question."""
 
+    every = 0.5
+    patience = 30.0
+    what = "watching the servers' kernels"
+
     def __init__(self, servers) -> None:
         self.servers = list(servers)
         self.seen: dict[str, Seen] = {}
-        self.error: BaseException | None = None
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__()
 
     def track(self, server: JupyterServer, kernel_id: str) -> None:
         """Watch ``kernel_id`` (which ``server`` has now) from now on."""
@@ -150,31 +158,14 @@ class KernelWatch:
             self.seen[kernel_id].counting = False
 
     def __getitem__(self, kernel_id: str) -> Seen:
-        if self.error is not None:
-            raise RuntimeError("watching the servers' kernels failed") from self.error
+        self.check()
         with self._lock:
             return dataclasses.replace(self.seen[kernel_id])
 
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
+    def passing(self, error: BaseException) -> bool:
+        return isinstance(error, urllib.error.HTTPError) and error.code >= 500
 
-    def _run(self) -> None:
-        answered = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                self._look()
-                answered = time.monotonic()
-            except urllib.error.HTTPError as error:
-                if error.code < 500 or time.monotonic() - answered > 30:
-                    self.error = error
-                    return
-            except BaseException as error:  # raised to the test by the next question
-                self.error = error
-                return
-            self._stop.wait(0.5)
-
-    def _look(self) -> None:
+    def look(self) -> None:
         from datetime import datetime, timezone
 
         asked = datetime.now(timezone.utc)  # ages count to the question, not to a slow answer

@@ -3,6 +3,7 @@ reader of the times the servers' APIs give."""
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -54,3 +55,48 @@ def age(stamp: str, asked: datetime | None = None) -> float:
     SageMaker's lastActiveTimestamp) to ``asked``: when the question was sent (an aware datetime), for
     an age that a slow answer does not inflate; now by default."""
     return ((asked or datetime.now(timezone.utc)) - utc_time(stamp)).total_seconds()
+
+
+class Watcher:
+    """Calls look() every ``every`` seconds in a thread of its own until close(), so that what a test
+    watches is seen even while the test is busy elsewhere (opening the next page). A failure passing()
+    allows (a slow or failed answer on a loaded machine) is looked at again, until nothing has answered
+    for ``patience`` seconds; that, or any other failure, ends the watch, and check() raises it.
+    Subclasses set their own attributes before calling ``super().__init__()``, which starts the thread."""
+
+    every = 1.0
+    patience = 60.0
+    what = "the watch"
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def look(self) -> None:
+        raise NotImplementedError
+
+    def passing(self, error: BaseException) -> bool:
+        """Whether ``error`` is worth looking again after."""
+        return False
+
+    def check(self) -> None:
+        """Raise what ended the watch, if anything has."""
+        if self.error is not None:
+            raise RuntimeError(f"{self.what} failed") from self.error
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        answered = time.monotonic()
+        while not self._stop.wait(self.every):
+            try:
+                self.look()
+                answered = time.monotonic()
+            except BaseException as error:
+                if not self.passing(error) or time.monotonic() - answered > self.patience:
+                    self.error = error
+                    return
