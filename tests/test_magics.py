@@ -198,7 +198,6 @@ def test_importable_and_usable_without_ipython():
     assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
 
 
-@pytest.mark.browser
 def test_cell_magic_beats_in_the_page_while_its_cell_runs_and_stops_after_it(browser, server):
     """In a real page: the badge counts beats sent while the kernel runs the cell (unanswered until it
     ends, as for any busy kernel), then shows the stop, with no beat sent and no timer left after."""

@@ -1,39 +1,90 @@
-"""What users install: the wheel carries the JavaScript templates, and its requirements move nothing in
-the runtimes it is installed into (every lower bound is one the tests run, no upper bounds, and one
-TensorFlow). Installing into Colab's own stack is checked for real by `make test-compat`."""
+"""What users install, and what a release uploads. The wheel carries the JavaScript templates and the
+licence, has one version, and its requirements move nothing in the runtimes it is installed into (every
+lower bound is one the tests run, no upper bounds, and one TensorFlow); the sdist holds what it should and
+rebuilds the same wheel; both pass the checkers packagers use. `make dist` runs this module on the files it
+built for a release; `make test` on files built here the same way. Installing into Colab's own stack is
+checked for real by `make test-compat`."""
 
 from __future__ import annotations
 
+import email.message
 import email.parser
+import hashlib
+import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+import colab_jsalive
+
 ROOT = Path(__file__).resolve().parents[1]
+# What the sdist holds at its top (PKG-INFO is the build's; .gitignore hatchling adds on its own).
+SDIST_TOP = {"colab_jsalive", "js", "tests", "compat", "README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml"}
+SDIST_TOP |= {"PKG-INFO", ".gitignore"}
+
+
+@dataclass(frozen=True)
+class Dist:
+    sdist: Path
+    wheel: Path  # built from the unpacked sdist, as a release builds it
+
+
+def build(*args: str, source: Path = ROOT, outdir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "build", *args, "--outdir", str(outdir), str(source)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)], check=True, capture_output=True
-    )
-    (built,) = dist.glob("colab_jsalive-*.whl")
-    return built
+def dist(tmp_path_factory) -> Dist:
+    """The artifacts in $COLAB_JSALIVE_DIST when `make dist` checks what it built, else built here as a
+    release builds them: `python -m build` makes the sdist, then the wheel from the unpacked sdist."""
+    where = os.environ.get("COLAB_JSALIVE_DIST")
+    if where:
+        outdir = Path(where)
+    else:
+        outdir = tmp_path_factory.mktemp("dist")
+        build(outdir=outdir)
+    (sdist,) = outdir.glob("colab_jsalive-*.tar.gz")
+    (wheel,) = outdir.glob("colab_jsalive-*.whl")
+    return Dist(sdist, wheel)
+
+
+@pytest.fixture(scope="module")
+def wheel(dist) -> Path:
+    return dist.wheel
+
+
+def metadata(wheel: Path) -> email.message.Message:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        return email.parser.Parser().parsestr(archive.read(name).decode())
+
+
+def contents(wheel: Path) -> dict[str, str]:
+    """Each file of a wheel, and the hash of its bytes."""
+    with zipfile.ZipFile(wheel) as archive:
+        return {name: hashlib.sha256(archive.read(name)).hexdigest() for name in archive.namelist()}
+
+
+def sdist_names(sdist: Path) -> list[str]:
+    with tarfile.open(sdist) as archive:
+        return [name.split("/", 1)[1] for name in archive.getnames() if "/" in name]
 
 
 def requirements(wheel: Path) -> list[Requirement]:
     """Every Requires-Dist of the wheel: dependencies and the extras' requirements."""
-    with zipfile.ZipFile(wheel) as archive:
-        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
-        metadata = email.parser.Parser().parsestr(archive.read(name).decode())
-    return [Requirement(text) for text in metadata.get_all("Requires-Dist")]
+    return [Requirement(text) for text in metadata(wheel).get_all("Requires-Dist")]
 
 
 def in_extra(requirement: Requirement, extra: str) -> bool:
@@ -105,11 +156,121 @@ def test_the_wheel_installs_into_a_clean_venv_and_renders_the_snippet(wheel, tmp
     script = tmp_path / "snippet.js"
     script.write_text(out.stdout)
     subprocess.run([shutil.which("node") or "node", "--check", str(script)], check=True)
-    where = subprocess.run(
-        [str(python), "-c", "import colab_jsalive; print(colab_jsalive.__file__)"],
+    where, version = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import importlib.metadata, colab_jsalive\n"
+            "print(colab_jsalive.__file__)\n"
+            "print(importlib.metadata.version('colab-jsalive') == colab_jsalive.__version__)",
+        ],
         capture_output=True,
         text=True,
         check=True,
         cwd=tmp_path,
-    ).stdout
+    ).stdout.splitlines()
     assert str(venv) in where
+    assert version == "True", "the installed package's metadata and colab_jsalive.__version__ differ"
+
+
+def test_one_version_read_from_the_package(wheel):
+    assert metadata(wheel)["Version"] == colab_jsalive.__version__
+    assert "version" not in re.findall(r"^(\w+) =", (ROOT / "pyproject.toml").read_text(), re.M), (
+        "pyproject.toml names a version of its own: the build reads colab_jsalive.__version__"
+    )
+
+
+def test_the_licence_travels_with_the_wheel_and_the_sdist(dist):
+    licence = (ROOT / "LICENSE").read_text()
+    assert licence.startswith("MIT License")
+    with zipfile.ZipFile(dist.wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/licenses/LICENSE")]
+        assert archive.read(name).decode() == licence
+    with tarfile.open(dist.sdist) as archive:
+        (member,) = [m for m in archive.getmembers() if m.name.endswith("/LICENSE") and m.name.count("/") == 1]
+        assert archive.extractfile(member).read().decode() == licence
+    assert metadata(dist.wheel)["License-Expression"] == "MIT"
+
+
+def test_twine_check_strict_passes_on_both(dist):
+    done = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(dist.sdist), str(dist.wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_check_wheel_contents_finds_nothing(wheel):
+    binary = shutil.which("check-wheel-contents", path=str(Path(sys.executable).parent))
+    assert binary, "check-wheel-contents is in pyproject.toml's `release` group: `make setup` installs it"
+    done = subprocess.run([binary, str(wheel)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_description_an_index_shows_links_only_to_absolute_addresses(wheel):
+    """The README's links and pictures point into the repository (docs/badge.png, tests/...), which an
+    index cannot show: the description made for it (pyproject.toml) keeps their text and drops them."""
+    description = metadata(wheel).get_payload()
+    assert metadata(wheel)["Description-Content-Type"] == "text/markdown"
+    assert "keep-alive" in description and "inject()" in description
+    targets = re.findall(r"\]\(([^)]*)\)", description) + re.findall(r'(?:src|href)="([^"]*)"', description)
+    relative = [target for target in targets if not target.startswith("https://")]
+    assert not relative, f"links and pictures no index can follow: {relative}"
+
+
+def test_the_sdist_holds_the_package_its_tests_and_its_papers_and_nothing_else(dist):
+    names = sdist_names(dist.sdist)
+    assert {name.split("/")[0] for name in names} == SDIST_TOP
+    assert "colab_jsalive/__init__.py" in names and "js/keepalive.js.jinja" in names
+    assert "tests/conftest.py" in names and "compat/oldest.txt" in names
+
+
+def test_the_sdist_patterns_are_anchored_at_the_root(tmp_path):
+    """A folder named like an included one, deeper in the tree (a virtual environment's tests/ or
+    compat/), stays out of the sdist."""
+    tree = tmp_path / "tree"
+    listed = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    for name in listed.splitlines():
+        if (ROOT / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tree / name)
+    for decoy in ("venv/lib/site-packages/pip/_vendor/tests/decoy.py", "venv/lib/resolvelib/compat/decoy.py"):
+        (tree / decoy).parent.mkdir(parents=True, exist_ok=True)
+        (tree / decoy).write_text("")
+    build("--sdist", source=tree, outdir=tmp_path / "out")
+    (sdist,) = (tmp_path / "out").glob("*.tar.gz")
+    assert not [name for name in sdist_names(sdist) if "decoy" in name or name.startswith("venv")]
+
+
+def test_the_wheel_built_from_the_sdist_is_the_wheel_built_from_the_checkout(dist, tmp_path):
+    build("--wheel", outdir=tmp_path)
+    (from_checkout,) = tmp_path.glob("colab_jsalive-*.whl")
+    assert contents(dist.wheel) == contents(from_checkout)
+
+
+def test_the_sdist_offers_no_command_it_cannot_run(dist, tmp_path):
+    """The sdist's commands are its tests: pytest collects every one of them in the unpacked sdist. The
+    Makefile and CI, whose commands need the checkout (git, demo/, benchmarks/, the checkers'
+    settings), stay out."""
+    with tarfile.open(dist.sdist) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (unpacked,) = tmp_path.glob("colab_jsalive-*")
+    names = sdist_names(dist.sdist)
+    assert not [name for name in names if name in {"Makefile", ".ci/run"} or name.startswith(".github/")]
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"],
+        capture_output=True,
+        text=True,
+        cwd=unpacked,
+    )
+    assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
+    assert re.search(r"^\d+ tests collected", collected.stdout, re.M), collected.stdout[-1000:]
+
+
+def test_the_changelog_has_an_unreleased_section_and_one_for_this_version():
+    headings = re.findall(r"^## (.+)$", (ROOT / "CHANGELOG.md").read_text(), re.M)
+    assert headings[0] == "[Unreleased]"
+    assert headings[1].startswith(f"[{colab_jsalive.__version__}] - "), (
+        f"CHANGELOG.md's latest version is {headings[1]}, the package's {colab_jsalive.__version__}"
+    )
