@@ -229,11 +229,12 @@ def test_the_sdist_holds_the_package_its_tests_and_its_papers_and_nothing_else(d
 def test_the_sdist_patterns_are_anchored_at_the_root(tmp_path):
     """A folder named like an included one, deeper in the tree (a virtual environment's tests/ or
     compat/), stays out of the sdist."""
-    tree = tmp_path / "tree"
-    listed = subprocess.run(["git", "ls-files"], capture_output=True, text=True, cwd=ROOT, check=True).stdout
-    for name in listed.splitlines():
-        if (ROOT / name).is_file():
-            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+    tree = tmp_path / "tree"  # what the sdist is made from, in a checkout or an unpacked sdist
+    tree.mkdir()
+    for name in SDIST_TOP - {"PKG-INFO", ".gitignore"}:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
             shutil.copy2(ROOT / name, tree / name)
     for decoy in ("venv/lib/site-packages/pip/_vendor/tests/decoy.py", "venv/lib/resolvelib/compat/decoy.py"):
         (tree / decoy).parent.mkdir(parents=True, exist_ok=True)
