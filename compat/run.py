@@ -82,6 +82,9 @@ class Row:
     about: str
     tests: tuple[str, ...] = ()  # the row's own tests, run after TESTS in a pytest session of their own
     common: bool = True  # False: the row runs its own tests only (a variant of another row's stack)
+    # False: the common tests that open no page. The pages' tests depend on the frontends' releases, and
+    # `make test` runs them all on the newest releases whenever its environment is new (every clean clone).
+    pages: bool = True
 
 
 ROWS = (
@@ -119,6 +122,7 @@ ROWS = (
         "test",
         ALL_FRONTENDS,
         "the newest releases: IPython 9, ipykernel 7, JupyterLab 4, Notebook 7, tensorflow-cpu",
+        pages=False,  # make test runs the pages on these same releases, on the machine's python3
     ),
     Row(
         "sagemaker-3.9",
@@ -402,11 +406,12 @@ def run_tests(row: Row, venv: Path) -> str:
         == 0
     )
     common = TESTS + (GPU_TESTS if has_tensorflow else ()) if row.common else ()
-    summaries = [run_pytest(row, venv, tests) for tests in (common, row.tests) if tests]
+    summaries = [run_pytest(row, venv, common, pages=row.pages)] if common else []
+    summaries += [run_pytest(row, venv, row.tests)] if row.tests else []
     return "; ".join(summaries)
 
 
-def run_pytest(row: Row, venv: Path, tests: tuple[str, ...]) -> str:
+def run_pytest(row: Row, venv: Path, tests: tuple[str, ...], pages: bool = True) -> str:
     scratch = WORK / row.name
     scratch.mkdir(parents=True, exist_ok=True)
     # Run from outside the checkout, with the checkout appended to sys.path (for the tests package):
@@ -425,6 +430,7 @@ def run_pytest(row: Row, venv: Path, tests: tuple[str, ...]) -> str:
         "-n",
         WORKERS,
         "--durations=20",
+        *(() if pages else ("-m", "not browser")),  # tests/conftest.py marks each test that opens a page
         *(str(ROOT / t) for t in tests),
     ]
     env = dict(os.environ, COLAB_JSALIVE_FRONTENDS=",".join(row.frontends))
