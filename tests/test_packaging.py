@@ -27,9 +27,10 @@ from packaging.utils import canonicalize_name
 import colab_jsalive
 
 ROOT = Path(__file__).resolve().parents[1]
-# What the sdist holds at its top (PKG-INFO is the build's; .gitignore hatchling adds on its own).
-SDIST_TOP = {"colab_jsalive", "js", "tests", "compat", "README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml"}
-SDIST_TOP |= {"PKG-INFO", ".gitignore"}
+# What the sdist is made from, and what it then holds at its top (PKG-INFO is the build's; .gitignore
+# hatchling adds on its own).
+SDIST_INPUTS = {"colab_jsalive", "js", "tests", "compat", "README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml"}
+SDIST_TOP = SDIST_INPUTS | {"PKG-INFO", ".gitignore"}
 
 
 @dataclass(frozen=True)
@@ -211,8 +212,9 @@ def test_check_wheel_contents_finds_nothing(wheel):
 def test_the_description_an_index_shows_links_only_to_absolute_addresses(wheel):
     """The README's links and pictures point into the repository (docs/badge.png, tests/...), which an
     index cannot show: the description made for it (pyproject.toml) keeps their text and drops them."""
-    description = metadata(wheel).get_payload()
-    assert metadata(wheel)["Description-Content-Type"] == "text/markdown"
+    meta = metadata(wheel)
+    description = meta.get_payload()
+    assert meta["Description-Content-Type"] == "text/markdown"
     assert "keep-alive" in description and "inject()" in description
     targets = re.findall(r"\]\(([^)]*)\)", description) + re.findall(r'(?:src|href)="([^"]*)"', description)
     relative = [target for target in targets if not target.startswith("https://")]
@@ -231,7 +233,7 @@ def test_the_sdist_patterns_are_anchored_at_the_root(tmp_path):
     compat/), stays out of the sdist."""
     tree = tmp_path / "tree"  # what the sdist is made from, in a checkout or an unpacked sdist
     tree.mkdir()
-    for name in SDIST_TOP - {"PKG-INFO", ".gitignore"}:
+    for name in SDIST_INPUTS:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
