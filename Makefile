@@ -1,7 +1,9 @@
 # `make test` sets up everything on a fresh machine and runs every test; `make demo` shows the claim;
 # `make test-compat` runs the package on the stacks its users have (compat/run.py; ROWS="oldest" picks rows);
 # `make lint` runs the checkers (.pre-commit-config.yaml's hooks), in a small environment of their own;
-# `make dist` builds the sdist and the wheel into dist/ and checks them as a release does (RELEASING.md).
+# `make dist` builds the sdist and the wheel into dist/ and checks them as a release does (RELEASING.md);
+# `make docs` builds the documentation site into site/, `make docs-serve` serves it while you edit, and
+# `make pictures` photographs the badge's states for it (docs/images/) in a real JupyterLab page.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,7 +15,7 @@ NPM_STAMP := node_modules/.installed
 WORKERS ?= 3
 PYTEST := $(PY) -m pytest -ra -n $(WORKERS) --durations=20
 
-.PHONY: test test-compat demo bench dist setup chromium node proxy lint lint-tools clean
+.PHONY: test test-compat demo pictures docs docs-serve bench dist setup chromium node proxy lint lint-tools clean
 
 test: setup
 	$(PYTEST) $(PYTEST_ARGS)
@@ -23,6 +25,19 @@ test-compat: setup
 
 demo: setup
 	$(PY) -m demo
+
+pictures: setup
+	$(PY) -m demo.pictures
+
+# The site, built as tests/test_docs.py builds it on every `make test`: strictly, so that a broken link,
+# a page missing from the navigation or any other warning fails. NO_MKDOCS_2_WARNING quiets a notice
+# the Material theme prints about MkDocs' future, which is not about this site.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs
+docs: $(STAMP)
+	$(MKDOCS) build --strict --site-dir site
+
+docs-serve: $(STAMP)
+	$(MKDOCS) serve --strict
 
 # Measures cost and compares with the alternatives; writes benchmarks/RESULTS.md. Not part of `test`.
 bench: setup
@@ -38,12 +53,12 @@ dist: $(STAMP) node
 
 setup: $(STAMP) chromium node proxy $(NPM_STAMP)
 
-# The tests' environment: the package with its test extra, and the release checkers (pip 25.1 reads
-# dependency groups).
+# The tests' environment: the package with its test extra, the release checkers and the documentation's
+# tools (pip 25.1 reads dependency groups).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -e ".[test]" --group release
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[test]" --group release --group docs
 	touch $@
 
 # A Chromium for the browser tests: one on PATH, else Playwright's own, else Debian's (as root).
@@ -88,4 +103,4 @@ lint: lint-tools
 	$(LINT_VENV)/bin/pre-commit run --all-files --show-diff-on-failure
 
 clean:
-	rm -rf $(VENV) $(LINT_VENV) node_modules .compat demo-output dist build *.egg-info benchmarks/.peers
+	rm -rf $(VENV) $(LINT_VENV) node_modules .compat dist site build *.egg-info benchmarks/.peers

@@ -1,7 +1,8 @@
 """`make bench`: what the keep-alive costs, measured side by side with the alternatives, on real parts.
 
-Writes benchmarks/RESULTS.md (quoted by the README). Not part of `make test`: figures vary with the
-machine, and no test asserts on timing. Every figure below is measured in this run; none is assumed.
+Writes benchmarks/RESULTS.md, which the documentation site includes (docs/costs.md). Not part of
+`make test`: figures vary with the machine, and no test asserts on timing. Every figure below is
+measured in this run; none is assumed.
 """
 
 from __future__ import annotations

@@ -55,10 +55,10 @@ class KeepAlive:
 
 
 def inject(
-    interval: float = 60.0,
+    interval: float | timedelta | str = 60.0,
     *,
     stop: bool = False,
-    max_duration: float | timedelta | None = 12 * 3600,
+    max_duration: float | timedelta | str | None = 12 * 3600,
     label: str = "",
     frontend: str = "auto",
 ) -> KeepAlive:
@@ -68,11 +68,13 @@ def inject(
     Calling it again replaces the running keep-alive.
 
     Args:
-        interval: seconds between beats (int or float, > 0, at most one day). Under 1 s warns: it only
-            wastes resources.
+        interval: time between beats, more than 0 and at most one day: seconds (int or float), a
+            ``timedelta``, or text such as ``"90s"`` or ``"2m"``. Under 1 s warns: it only wastes
+            resources.
         stop: stop this kernel's keep-alive instead of starting one; quiet when nothing runs.
-        max_duration: seconds or a ``timedelta`` after which the keep-alive ends by itself (12 hours by
-            default); ``None`` runs it until stopped.
+        max_duration: how long until the keep-alive ends by itself, in the page and in the kernel (12
+            hours by default): seconds, a ``timedelta``, or text such as ``"30m"``, ``"8h"``,
+            ``"1h30m"`` or ``"2d"`` (units in that order, each once); ``None`` runs it until stopped.
         label: text shown in the badge (as text, never as HTML).
         frontend: "auto" to detect Colab or Jupyter, or "colab" / "jupyter" to force one channel.
 

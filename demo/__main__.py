@@ -2,8 +2,8 @@
 
 Two notebooks open in JupyterLab in headless Chromium. One runs ``inject()``, the other does not. The
 server culls kernels idle for CULL_TIMEOUT seconds, even with a page connected. The demo prints what
-happened to each kernel, saves screenshots of the badge in JupyterLab's light and dark themes, and
-exits 0 only when the keep-alive kernel lived and the control was culled.
+happened to each kernel, and exits 0 only when the keep-alive kernel lived and the control was culled.
+(`make pictures`, demo/pictures.py, photographs the badge's states for the documentation.)
 """
 
 from __future__ import annotations
@@ -14,43 +14,16 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.support.browser import Chromium, change_theme
+from tests.support.browser import Chromium
 from tests.support.servers import JupyterServer
 from tests.support.trials import CullingCase, culling_trial
-from tests.support.waiting import wait_for
 
 CULL_TIMEOUT = 20  # seconds idle before the server culls a kernel
 INTERVAL = 5.0  # seconds between beats
 OUTLIVE = 3 * CULL_TIMEOUT  # how long the keep-alive kernel must outlive the culler
-OUTPUT = Path("demo-output")
-# The README shows these (copies in docs/): the badge as it looks in each of JupyterLab's themes.
-SCREENSHOTS = {"JupyterLab Light": OUTPUT / "badge.png", "JupyterLab Dark": OUTPUT / "badge-dark.png"}
-
-
-def screenshot_themes(badge) -> None:
-    """A screenshot of the running badge in each theme; the page is left in the light theme."""
-    page = badge.page
-    for theme, path in SCREENSHOTS.items():
-        change_theme(page, theme)
-        # The badge takes its background from the theme's --jp-layout-color2: wait until it has.
-        wait_for(
-            lambda: (
-                badge.evaluate("el => getComputedStyle(el).backgroundColor")
-                == page.evaluate(
-                    "() => { const p = document.createElement('div'); "
-                    "p.style.background = 'var(--jp-layout-color2)'; document.body.append(p); "
-                    "const c = getComputedStyle(p).backgroundColor; p.remove(); return c; }"
-                )
-            ),
-            30,
-            f"the badge to take {theme}'s colours",
-        )
-        badge.screenshot(path=str(path))
-    change_theme(page, "JupyterLab Light")
 
 
 def main() -> int:
-    OUTPUT.mkdir(exist_ok=True)
     print(
         f"Jupyter server with an idle culler: cull_idle_timeout={CULL_TIMEOUT} s, cull_connected=True\n"
         "(cull_connected=True is what lets the culler take the control: jupyter_server's default, False,\n"
@@ -66,7 +39,6 @@ def main() -> int:
                 INTERVAL,
                 OUTLIVE,
                 log=lambda line: print("  " + line, flush=True),
-                before_stop=lambda cases: screenshot_themes(cases[0].keep.badge(cases[0].cell)),
             )
         except (AssertionError, TimeoutError) as error:
             print(f"\nFAILED: {error}")
@@ -105,10 +77,9 @@ def main() -> int:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             print("  ".join("-" * width for width in widths))
-    print("\nbadge screenshots: " + ", ".join(str(path) for path in SCREENSHOTS.values()))
     print(
         "OK: the kernel with inject() outlived the idle culler; the control kernel was culled\n"
-        '(it died because this server sets cull_connected=True; see "Do you need it?" in the README).'
+        '(it died because this server sets cull_connected=True; see "Do you need it?" in the documentation).'
     )
     return 0
 

@@ -35,6 +35,21 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
+def pytest_terminal_summary(terminalreporter):
+    """How many of the documentation's examples ran and how many are illustrative (tests/test_examples.py
+    records both for each test that passed), added to the summary; the workers send them back with their reports."""
+    totals = {"examples_ran": 0, "examples_illustrative": 0}
+    for report in terminalreporter.stats.get("passed", []):  # a failed document's examples did not all run
+        for name, value in getattr(report, "user_properties", ()):
+            if name in totals:
+                totals[name] += value
+    if any(totals.values()):
+        terminalreporter.write_line(
+            f"documentation examples: {totals['examples_ran']} ran, "
+            f"{totals['examples_illustrative']} illustrative (compiled, not run)"
+        )
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """A real jupyter_server behind a JupyterHub-style /user/NAME/ prefix, with a token."""

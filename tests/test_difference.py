@@ -19,7 +19,7 @@ hidden tab is JupyterLab's, which stops its own polls (test_hub.py, test_sagemak
 would cost eight more of its pages beside the hub's on two cores: on a new machine the matrix's set-up
 then outlasted pytest's timeout.
 
-FINDINGS is what the runs showed, and what each test asserts; the README's "Do you need it?" table
+FINDINGS is what the runs showed, and what each test asserts; the "Do you need it?" table (docs/need.md)
 states it. Where both runs of a situation survive, the platform kept the kernel; where both are culled,
 nothing in a page can help.
 """

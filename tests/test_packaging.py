@@ -29,8 +29,11 @@ import colab_jsalive
 ROOT = Path(__file__).resolve().parents[1]
 # What the sdist is made from, and what it then holds at its top (PKG-INFO is the build's; .gitignore
 # hatchling adds on its own).
-SDIST_INPUTS = {"colab_jsalive", "js", "tests", "compat", "README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml"}
-SDIST_TOP = SDIST_INPUTS | {"PKG-INFO", ".gitignore"}
+SDIST_INPUTS = {
+    *("colab_jsalive", "js", "tests", "compat", "README.md", "CHANGELOG.md", "LICENSE", "pyproject.toml"),
+    *("CONTRIBUTING.md", "docs", "mkdocs.yml", "benchmarks/RESULTS.md"),
+}
+SDIST_TOP = {name.split("/")[0] for name in SDIST_INPUTS} | {"PKG-INFO", ".gitignore"}
 
 
 @dataclass(frozen=True)
@@ -210,7 +213,7 @@ def test_check_wheel_contents_finds_nothing(wheel):
 
 
 def test_the_description_an_index_shows_links_only_to_absolute_addresses(wheel):
-    """The README's links and pictures point into the repository (docs/badge.png, tests/...), which an
+    """The README's links and pictures point into the repository (docs/need.md, docs/images/...), which an
     index cannot show: the description made for it (pyproject.toml) keeps their text and drops them."""
     meta = metadata(wheel)
     description = meta.get_payload()
@@ -226,6 +229,8 @@ def test_the_sdist_holds_the_package_its_tests_and_its_papers_and_nothing_else(d
     assert {name.split("/")[0] for name in names} == SDIST_TOP
     assert "colab_jsalive/__init__.py" in names and "js/keepalive.js.jinja" in names
     assert "tests/conftest.py" in names and "compat/oldest.txt" in names
+    assert "mkdocs.yml" in names and "docs/index.md" in names and "docs/images/badge-running-light.png" in names
+    assert [name for name in names if name.startswith("benchmarks/")] == ["benchmarks/RESULTS.md"]
 
 
 def test_the_sdist_patterns_are_anchored_at_the_root(tmp_path):
@@ -237,6 +242,7 @@ def test_the_sdist_patterns_are_anchored_at_the_root(tmp_path):
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, tree / name)
     for decoy in ("venv/lib/site-packages/pip/_vendor/tests/decoy.py", "venv/lib/resolvelib/compat/decoy.py"):
         (tree / decoy).parent.mkdir(parents=True, exist_ok=True)

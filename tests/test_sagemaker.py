@@ -11,7 +11,7 @@ environment; elsewhere this module is skipped).
 api/idle speaks for the whole server, so every run of the with-and-without trial has a server of its
 own: each SITUATION a JupyterLab notebook is left in, once without the keep-alive and once with
 inject() run first, all ten side by side, watched for WATCH seconds. FINDINGS is what the runs showed;
-the README's "Do you need it?" table states it.
+the "Do you need it?" table (docs/need.md) states it.
 """
 
 from __future__ import annotations

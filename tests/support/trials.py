@@ -285,7 +285,6 @@ def culling_trial(
     interval: float,
     watch: float,
     log=lambda line: None,
-    before_stop=lambda cases: None,
 ) -> list[CullingCase]:
     """The product's claim, run for real against each case's server's idle culler, every case side by
     side, by the one trial engine: every case's keep-alive notebook is set up, then every control; each
@@ -315,7 +314,6 @@ def culling_trial(
                 f"{case.frontend}: keep-alive kernel watched for {case.watched_for:.0f} s, {case.beats} beats; "
                 f"control kernel culled after {case.control_culled_after} s"
             )
-        before_stop(cases)
         pressed = time.monotonic()
         for case in cases:
             case.keep.press_stop(case.cell)
