@@ -95,6 +95,8 @@ class Receiver:
                 self.end(live, live.reason)
             elif op == "stop":
                 self.end(live, STOPPED_FROM_BADGE)
+            elif op == "hello" and data.get("discarded") is True:
+                live.record_discard()
             elif op == "beat":
                 unanswered = data.get("unanswered")
                 if not isinstance(unanswered, int) or isinstance(unanswered, bool):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ._summary import quiet_warning, summary
+from ._summary import discarded_warning, quiet_warning, summary
 
 # Reasons a session ended; the badge shows them to the user as they are.
 STOPPED = "stopped from Python"
@@ -37,7 +37,9 @@ class Status:
     ``channel`` is how beats reach the kernel ("jupyter", "colab"; "" where none can).
     ``since_last_beat`` is how many seconds ago the last beat was answered (None before the first).
     ``warning`` says, in words, what is wrong while the keep-alive runs: no beat has reached the kernel
-    for more than two intervals, so no page is beating ("" otherwise; it goes once beats resume).
+    for more than two intervals, so no page is beating (it goes once beats resume); or the page came
+    back after the browser had discarded its tab (Chrome's Memory Saver), and for how long nothing
+    beat. "" otherwise.
 
     ``repr()`` and ``str()`` give a summary for people; programs read the fields.
     """
@@ -90,6 +92,10 @@ class Session:
         self._heard = clock()  # when the kernel last heard from the page (its start counts)
         self._deadline = None if max_duration is None else clock() + max_duration
         self._reason = ""
+        # When a page last said the browser had discarded its tab (and reloaded it), and how long the
+        # kernel had heard nothing by then.
+        self.discarded_at: datetime | None = None
+        self.discarded_gap = 0.0
 
     @property
     def reason(self) -> str:
@@ -125,6 +131,12 @@ class Session:
         self.last_beat = datetime.now(timezone.utc)
         self._heard = self._clock()
 
+    def record_discard(self) -> None:
+        """A page came back after the browser discarded its tab (it read ``document.wasDiscarded``)."""
+        self.discarded_at = datetime.now(timezone.utc)
+        self.discarded_gap = self._clock() - self._heard
+        self._heard = self._clock()
+
     def reply(self, seq: int | None = None) -> dict[str, Any]:
         """What the kernel tells a page about this session, in answer to beat ``seq`` or unasked."""
         return _reply(self.token, seq, self.reason, self.beats, self.remaining())
@@ -154,8 +166,16 @@ class Session:
             reason=self.reason,
             channel=self.channel,
             since_last_beat=None if self.last_beat is None else now - self._heard,
-            warning=quiet_warning(silence) if quiet else "",
+            warning=self._warning(silence if quiet else None),
         )
+
+    def _warning(self, silence: float | None) -> str:
+        """What is wrong, in words: a silence (``silence`` seconds, when it counts), else a discarded tab."""
+        if silence is not None:
+            return quiet_warning(silence, self.discarded_at)
+        if self.discarded_at is not None and self.active:
+            return discarded_warning(self.discarded_gap, self.discarded_at)
+        return ""
 
 
 def _reply(token: str, seq: int | None, reason: str, beats: int, remaining: float | None) -> dict[str, Any]:

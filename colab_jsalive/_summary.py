@@ -49,12 +49,33 @@ def quoted(label: str) -> str:
     return json.dumps(label, ensure_ascii=False)
 
 
-def quiet_warning(silence: float) -> str:
-    """What status() says once no beat has reached the kernel for more than two intervals."""
-    return (
+# Where a browser lets a person keep a site's tabs from being discarded (Chrome's Memory Saver; the
+# `TabDiscardingExceptions` policy does the same for an administrator).
+KEEP_SITE_ACTIVE = "keep the notebook's site active (in Chrome: Settings, Performance, Always keep these sites active)"
+
+
+def quiet_warning(silence: float, discarded_at: datetime | None = None) -> str:
+    """What status() says once no beat has reached the kernel for more than two intervals; a tab the
+    browser discarded before (``discarded_at``, when its reloaded page said so) is named first."""
+    warning = (
         f"no beat for {duration(silence)} (more than two intervals): no page is beating. The "
-        "notebook's tab may be closed, asleep, frozen or offline: reopen it, or run inject() again "
-        "in an open page"
+        "notebook's tab may be closed, asleep, frozen, discarded by the browser to save memory "
+        "(Chrome's Memory Saver) or offline: reopen it, or run inject() again in an open page"
+    )
+    if discarded_at is not None:
+        warning += (
+            f". Its page said at {local_time(discarded_at)} that the browser had discarded its tab once "
+            f"already, a likely cause again: {KEEP_SITE_ACTIVE}"
+        )
+    return warning
+
+
+def discarded_warning(gap: float, discarded_at: datetime) -> str:
+    """What status() says after a page the browser had discarded came back (document.wasDiscarded)."""
+    return (
+        f"the browser discarded the notebook's tab while it was in the background (Chrome's Memory "
+        f"Saver, for example): no beat came for {duration(gap)}, until the tab was reloaded at "
+        f"{local_time(discarded_at)}. To keep the keep-alive going, {KEEP_SITE_ACTIVE}"
     )
 
 

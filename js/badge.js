@@ -87,6 +87,21 @@ function JsaliveBadge(parent, label, onStop, colab) {
   parent.appendChild(root);
 
   this.root = root;
+  // A sentence under the badge, in its colours, about something the person should know (a tab the
+  // browser discarded); a note for screen readers, read where it stands.
+  /** @param {string} words */
+  this.note = function (words) {
+    var note = document.createElement("div");
+    note.className = "colab-jsalive-note";
+    note.setAttribute("role", "note");
+    note.style.cssText = "max-width:60em;margin:2px 0;padding:4px 10px;border-radius:12px;" +
+      "font:12px/1.4 system-ui,-apple-system,'Segoe UI',sans-serif;";
+    note.style.color = color("text");
+    note.style.background = color("background");
+    note.style.border = "1px solid " + color("busy");
+    note.textContent = words;
+    parent.insertBefore(note, root.nextSibling);
+  };
   /** @param {View} view */
   this.update = function (view) {
     text.textContent = JsaliveCore.describe(view);

@@ -11,6 +11,10 @@ var JsaliveCore = (function () {
   var BACKOFF_BASE_MS = 1000;
   var BACKOFF_CAP_MS = 30000;
   var STOP_REQUESTED = "stopped with the badge's Stop button";
+  // What the badge says under itself in a page the browser had discarded (keepalive.js.jinja).
+  var DISCARDED = "The browser discarded this tab while it was in the background (Chrome's Memory Saver, " +
+    "for example), and nothing beat until it was reloaded. To keep the keep-alive going, keep this " +
+    "site active: in Chrome, Settings, Performance, Always keep these sites active.";
 
   // Capped exponential backoff with "equal jitter": half of the delay is fixed, half random, so pages
   // cut off together do not all reconnect in the same instant. The cap is also never above one
@@ -269,6 +273,7 @@ var JsaliveCore = (function () {
   return {
     KeepAlive: KeepAlive,
     MAX_UNANSWERED: MAX_UNANSWERED,
+    DISCARDED: DISCARDED,
     backoffDelay: backoffDelay,
     nextSlot: nextSlot,
     describe: describe,

@@ -268,3 +268,38 @@ def test_a_label_is_one_quoted_line_in_the_summary_and_the_output_text(receiver)
 )
 def test_durations_read_the_way_people_say_them(seconds, words):
     assert duration(seconds) == words
+
+
+# --- a page the browser had discarded (Chrome's Memory Saver) comes back and says so in its hello ---
+
+
+def test_a_page_back_from_a_discarded_tab_makes_status_say_so_and_how_long_nothing_beat(receiver):
+    clock = Clock()
+    session = started(receiver, interval=10.0, clock=clock)
+    receiver.handle(beat(session))
+    clock.t += 300.0  # the tab discarded in the background: nothing beats
+    assert "discarded by the browser to save memory (Chrome's Memory Saver)" in session.status().warning
+    receiver.handle({"op": "hello", "session": session.token, "frontend": "jupyterlab", "discarded": True})
+    receiver.handle(beat(session, seq=2))
+    status = session.status()
+    assert status.active and status.beats == 2
+    assert status.warning.startswith("the browser discarded the notebook's tab while it was in the background")
+    assert "no beat came for 5 min" in status.warning and "keep the notebook's site active" in status.warning
+    clock.t += 25.0  # discarded again: the silence is named first, the earlier discard as its likely cause
+    assert status.warning != (quiet := session.status().warning)
+    assert quiet.startswith("no beat for 25 s") and "had discarded its tab once already" in quiet
+
+
+@pytest.mark.parametrize("discarded", [False, None, "true", 1, [True]])
+def test_only_a_hello_that_says_discarded_true_counts_as_a_discarded_tab(receiver, discarded):
+    session = started(receiver, interval=10.0)
+    receiver.handle({"op": "hello", "session": session.token, "frontend": "jupyterlab", "discarded": discarded})
+    receiver.handle({"op": "beat", "session": session.token, "seq": 1, "discarded": True})
+    assert session.discarded_at is None and session.status().warning == ""
+
+
+def test_a_discard_said_after_the_keepalive_ended_changes_nothing(receiver):
+    session = started(receiver, interval=10.0)
+    receiver.handle({"op": "stop", "session": session.token})
+    receiver.handle({"op": "hello", "session": session.token, "frontend": "jupyterlab", "discarded": True})
+    assert session.discarded_at is None and session.status().warning == ""

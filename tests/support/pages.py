@@ -131,9 +131,19 @@ class NotebookPage:
     """One notebook open in one frontend, in a page of the browser's shared profile, or of a context
     of its own."""
 
-    def __init__(self, browser: Chromium, server, frontend: str, notebook: str, port: int | None = None, context=None):
+    def __init__(
+        self,
+        browser: Chromium,
+        server,
+        frontend: str,
+        notebook: str,
+        port: int | None = None,
+        context=None,
+        init_script: str = "",
+    ):
         """``server`` is anything with ``page_url()``: a JupyterServer, or a user of a JupyterHub whose
-        ``context`` (a browser context, closed with the page) holds the hub's login cookies."""
+        ``context`` (a browser context, closed with the page) holds the hub's login cookies.
+        ``init_script`` runs in the page before any of its own scripts."""
         self.server = server
         self.frontend = frontend
         self.family = "nbclassic" if frontend == "nbclassic" else "lab"
@@ -152,6 +162,8 @@ class NotebookPage:
         self._kernel_checks = 0
         self.page.on("requestfinished", self._finished)
         self.page.add_init_script(_TIMER_LEDGER_JS)
+        if init_script:
+            self.page.add_init_script(init_script)
         self.page.goto(server.page_url(frontend, notebook, port=port), wait_until="domcontentloaded")
         self.kernel_id = self.wait_kernel()
 
