@@ -30,7 +30,7 @@ import pytest
 
 from tests.support.browser import FRONTENDS
 from tests.support.servers import JupyterServer
-from tests.support.trials import SITUATIONS, Trial, TrialRun
+from tests.support.trials import SITUATIONS, Trial, TrialRun, close_pages
 
 CULL_TIMEOUT = 10  # seconds: short, so the run is quick, yet long against the 2 s beat
 INTERVAL = 2.0
@@ -92,9 +92,7 @@ def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Trial
             trial.judge()
         yield runs
     finally:
-        for run in runs.values():
-            if run.page is not None:
-                run.page.close()
+        close_pages(runs.values())
         for server in servers.values():
             server.stop()
 

@@ -24,7 +24,7 @@ import pytest
 
 from tests.support.pages import NotebookPage
 from tests.support.servers import idle_age, sagemaker_server
-from tests.support.trials import SITUATIONS, TrialRun, fresh, stale
+from tests.support.trials import SITUATIONS, TrialRun, close_pages, fresh, read_pages, stale
 from tests.support.waiting import holds_for, wait_for
 
 pytest.importorskip(
@@ -91,14 +91,11 @@ def trial(browser, tmp_path_factory) -> dict[tuple[str, bool], Run]:
                 return True
 
             holds_for(ask_all, WATCH, "every server answering api/idle", poll=0.5)
-        for run in runs.values():
-            if run.page is not None:
-                run.read_page()
+        read_pages(runs.values())
         yield runs
     finally:
+        close_pages(runs.values())
         for run in runs.values():
-            if run.page is not None:
-                run.page.close()
             run.server.stop()
 
 

@@ -20,6 +20,7 @@ WHOLE_MODULES = (
     "test_hub.py",
     "test_difference.py",
     "test_sagemaker.py",
+    "test_kubeflow.py",
     "test_faults.py",
     "test_culling.py",
     "test_gpu.py",

@@ -115,6 +115,20 @@ class TrialRun:
         return self.beats_sent - self.sent_when_set_up
 
 
+def read_pages(runs) -> None:
+    """At the end of a watch, read the beats sent and the errors of each run whose page is open."""
+    for run in runs:
+        if run.page is not None:
+            run.read_page()
+
+
+def close_pages(runs) -> None:
+    """Close each run's page that is still open."""
+    for run in runs:
+        if run.page is not None:
+            run.page.close()
+
+
 @dataclass
 class Seen:
     """What a KernelWatch saw of one kernel (times are time.monotonic())."""
