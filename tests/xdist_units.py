@@ -17,6 +17,7 @@ import pytest
 
 # Modules whose tests form one unit, longest first: each shares a module-scoped trial, build or page.
 WHOLE_MODULES = (
+    "test_self_shutdown.py",
     "test_hub.py",
     "test_difference.py",
     "test_sagemaker.py",

@@ -1,0 +1,154 @@
+"""A Jupyter server that shuts itself down when idle (``ServerApp.shutdown_no_activity_timeout``, set
+where a cloud machine costs money while it runs), beside a kernel culler, with and without the keep-alive.
+
+jupyter_server checks every 60 s (``ServerApp.init_shutdown_no_activity``): while any kernel (or terminal)
+exists it does nothing; once none is left, it stops the server if ``web_app.last_activity()`` is older
+than the timeout, and that counts the API's own requests too. So whether the server lives follows
+whether its kernel does, and, once the kernel is gone, whether the page still asks the server anything.
+What each run showed is FINDINGS; the "Do you need it?" table (docs/need.md) states it.
+
+Each run is a real server of its own (the rule speaks for the whole server) with a JupyterLab notebook
+left in a TAB situation, once without the keep-alive and once with inject() run first, under each of
+SETTINGS for the kernel culler, all side by side. Each server is watched until it has passed its second
+check; its kernel and the server itself are asked over the API with ``no_track_activity``, which the
+server does not count.
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+from dataclasses import dataclass
+
+import pytest
+
+from tests.support.servers import JupyterServer
+from tests.support.trials import TrialRun, close_pages, read_pages
+from tests.support.waiting import Watcher, wait_for
+
+INTERVAL = 2.0
+CULL_IDLE_TIMEOUT = 10  # the kernel culler's, in seconds
+SHUTDOWN_AFTER = 10  # ServerApp.shutdown_no_activity_timeout, in seconds
+CHECKED_EVERY = 60  # jupyter_server's own period for that check; not configurable
+WATCH = 2 * CHECKED_EVERY + 15  # seconds each server is watched from its start: past its second check
+SETTINGS = {"cull_connected=True": True, "cull_connected=False (jupyter_server's default)": False}
+TABS = ("idle, tab visible", "idle, tab hidden", "tab closed")
+SHUT_DOWN = "shutting down"  # the end of the server's log line "No kernels for N seconds; shutting down."
+FINDINGS = {  # (setting, tab): ((kernel, server) without the keep-alive, (kernel, server) with it)
+    ("cull_connected=True", "idle, tab visible"): (("culled", "kept"), ("kept", "kept")),
+    ("cull_connected=True", "idle, tab hidden"): (("culled", "stopped"), ("kept", "kept")),
+    ("cull_connected=True", "tab closed"): (("culled", "stopped"), ("culled", "stopped")),
+    ("cull_connected=False (jupyter_server's default)", "idle, tab visible"): (("kept", "kept"), ("kept", "kept")),
+    ("cull_connected=False (jupyter_server's default)", "idle, tab hidden"): (("kept", "kept"), ("kept", "kept")),
+    ("cull_connected=False (jupyter_server's default)", "tab closed"): (
+        ("culled", "stopped"),
+        ("culled", "stopped"),
+    ),
+}
+
+
+@dataclass(eq=False)
+class Run(TrialRun):
+    setting: str = ""
+    started: float = 0.0  # time.monotonic() when its server started
+    kernel_gone_after: float | None = None  # seconds after the server started
+    server_stopped_after: float | None = None
+
+    @property
+    def seen(self) -> tuple[str, str]:
+        kernel = "kept" if self.kernel_gone_after is None else "culled"
+        return kernel, "kept" if self.server_stopped_after is None else "stopped"
+
+    def look(self) -> None:
+        """Note when the server stopped, or else whether its kernel is gone."""
+        at = time.monotonic() - self.started
+        if not self.kernel_id or self.server_stopped_after is not None:  # not set up yet, or done
+            return
+        if self.server.process.poll() is not None:
+            self.server_stopped_after = at
+            return
+        try:
+            listed = self.kernel_id in self.server.kernel_ids()
+        except (urllib.error.URLError, ConnectionError):
+            return  # stopping: the next look sees the process gone
+        if not listed and self.kernel_gone_after is None:
+            self.kernel_gone_after = at
+
+
+class ShutdownWatch(Watcher):
+    """Looks at every run each second, in a thread of its own from the first set-up on, so that a
+    server that stops, or a kernel culled, while later runs are being set up is seen when it happens."""
+
+    what = "watching the servers"
+
+    def __init__(self, runs) -> None:
+        self.runs = list(runs)
+        super().__init__()
+
+    def look(self) -> None:
+        for run in self.runs:
+            run.look()
+
+
+@pytest.fixture(scope="module")
+def trial(browser, tmp_path_factory) -> dict[tuple[str, str, bool], Run]:
+    runs = {
+        (setting, tab, keep): Run(
+            JupyterServer(
+                tmp_path_factory.mktemp("self-shutdown"),
+                cull_idle_timeout=CULL_IDLE_TIMEOUT,
+                cull_connected=connected,
+                args=(f"--ServerApp.shutdown_no_activity_timeout={SHUTDOWN_AFTER}",),
+            ),
+            tab,
+            keep,
+            setting=setting,
+        )
+        for setting, connected in SETTINGS.items()
+        for tab in TABS
+        for keep in (False, True)
+    }
+    watch = ShutdownWatch(runs.values())
+    try:
+        for run in runs.values():
+            run.server.start()
+            run.started = time.monotonic()
+            run.set_up(browser, "jupyterlab", run.server.new_notebook("idle.ipynb"), INTERVAL)
+
+        def everyone_seen() -> bool:
+            watch.check()
+            return all(
+                run.server_stopped_after is not None or time.monotonic() - run.started > WATCH for run in runs.values()
+            )
+
+        wait_for(everyone_seen, WATCH + 60, "every server stopped or watched past its second check", poll=1)
+        watch.close()
+        watch.check()
+        read_pages(runs.values())
+        yield runs
+    finally:
+        watch.close()
+        close_pages(runs.values())
+        for run in runs.values():
+            run.server.stop()
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("tab", TABS)
+def test_a_server_that_shuts_itself_down_when_idle_without_and_with_the_keepalive(trial, setting, tab):
+    control, keep = trial[setting, tab, False], trial[setting, tab, True]
+    seen = {"without the keep-alive": control.seen, "with it": keep.seen}
+    without, with_ = FINDINGS[setting, tab]
+    assert seen == {"without the keep-alive": without, "with it": with_}, (
+        f"{setting}, {tab}: (kernel, server) {seen}; kernel gone after "
+        f"{control.kernel_gone_after} / {keep.kernel_gone_after} s, server stopped after "
+        f"{control.server_stopped_after} / {keep.server_stopped_after} s of running"
+    )
+    for run in (control, keep):
+        if run.server_stopped_after is not None:  # by its own rule, not otherwise
+            assert SHUT_DOWN in run.server._log_tail(), run.server._log_tail()
+        if run.kernel_gone_after is not None:
+            assert run.server.culled(run.kernel_id), f"{run.kernel_id} gone, but not culled for being idle"
+    if tab != "tab closed" and keep.seen[0] == "kept":  # it beat through the watch
+        assert keep.beats_in_watch() >= WATCH / INTERVAL / 4, f"only {keep.beats_in_watch()} beats while watched"
+    assert control.errors == keep.errors == ()
