@@ -120,12 +120,7 @@ def main() -> int:
         try:
             page = NotebookPage(browser, server, "jupyterlab", server.new_notebook("badge.ipynb"), port=proxy.port)
             badge_states(page, proxy)
-            page.save()
-            wait_for(
-                lambda: "application/javascript" in (server.root / page.notebook).read_text(),
-                20,
-                "the notebook saved with its keep-alive",
-            )
+            page.save_with_keepalive()
             page.close()
             readable_line(browser, server, "badge.ipynb")
         except (AssertionError, TimeoutError) as error:

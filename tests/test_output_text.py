@@ -31,12 +31,7 @@ def saved(request, browser, server) -> tuple[str, str]:
     """A notebook saved from a page in ``frontend`` where inject() ran: (frontend, the notebook's name)."""
     with open_notebook(browser, server, request.param) as (page, _client):
         page.start_keepalive(f"ka = colab_jsalive.inject(interval=30, max_duration='1h', label={LABEL!r})")
-        page.save()
-        wait_for(
-            lambda: "application/javascript" in (server.root / page.notebook).read_text(),
-            20,
-            "the notebook saved with its keep-alive",
-        )
+        page.save_with_keepalive()
         page.run("colab_jsalive.inject(stop=True)")
         return request.param, page.notebook
 

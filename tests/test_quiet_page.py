@@ -1,13 +1,11 @@
 """The kernel knows when the page went quiet: a tab closed while its keep-alive runs makes status() say,
 within three intervals, that no page is beating; the notebook reopened in a new page beats again for the
-same keep-alive, and the words go away. A page the browser had discarded (Chrome's Memory Saver) says so
-when it comes back, in its badge and in status(). Real pages, a real server and kernel, the kernel asked
-over ZMQ by a second client (status() runs in the kernel as a cell of its own).
+same keep-alive, and the words go away. Real pages in each frontend, a real server and kernel, the
+kernel asked over ZMQ by a second client (status() runs in the kernel as a cell of its own).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from importlib.metadata import PackageNotFoundError, version
 
@@ -22,9 +20,6 @@ from tests.support.waiting import holds_for, wait_for
 
 INTERVAL = 2.0
 UNTRUSTED = "Ignoring untrusted application/javascript output"  # the classic notebook's console line
-# What Chrome sets in a page it reloads after discarding its tab. Headless Chromium discards no tab on
-# request, so the tests set it themselves, before any of the page's scripts run.
-WAS_DISCARDED_JS = "Object.defineProperty(Document.prototype, 'wasDiscarded', {get: () => true, configurable: true})"
 
 
 def _nbclassic_before_1_1() -> bool:
@@ -38,28 +33,16 @@ def _nbclassic_before_1_1() -> bool:
 NBCLASSIC_GIVES_NO_CELL_IDS = _nbclassic_before_1_1()
 
 
-def save_with_keepalive(page: NotebookPage, server, client: KernelClient, label: str) -> str:
-    """Run a keep-alive in ``page``, wait for two answered beats, and save the notebook with its output;
-    returns the keep-alive's session."""
-    page.run(PRELUDE)
-    _cell, session = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label={label!r})")
-    wait_for(lambda: client.status()["beats"] >= 2, 30, "two beats answered")
-    page.save()
-    wait_for(
-        lambda: "application/javascript" in (server.root / page.notebook).read_text(),
-        20,
-        "the notebook saved with its keep-alive",
-    )
-    return session
-
-
 @pytest.mark.parametrize("frontend", FRONTENDS)
 def test_a_closed_tab_makes_status_say_no_page_beats_and_a_reopened_one_clears_it(browser, server, frontend):
     page = NotebookPage(browser, server, frontend, server.new_notebook(f"quiet-{frontend}.ipynb"))
     client = KernelClient(server.connection_file(page.kernel_id))
     reopened = None
     try:
-        session = save_with_keepalive(page, server, client, "quiet")
+        page.run(PRELUDE)
+        _cell, session = page.start_keepalive(f"ka = colab_jsalive.inject(interval={INTERVAL}, label='quiet')")
+        wait_for(lambda: client.status()["beats"] >= 2, 30, "two beats answered")
+        page.save_with_keepalive()
         # Beats arrive: nothing to say, for longer than the silence that makes it speak.
         holds_for(lambda: client.status()["warning"] == "", 3 * INTERVAL, "no warning while the page beats")
 
@@ -109,51 +92,4 @@ def test_a_closed_tab_makes_status_say_no_page_beats_and_a_reopened_one_clears_i
             reopened.close()
         client.close()
         page.close()  # closing a closed page does nothing
-        server.shutdown_kernel(page.kernel_id)
-
-
-def test_a_tab_the_browser_discarded_says_so_when_it_comes_back_wasDiscarded_set_by_the_test(browser, server):
-    """EMULATED discard, in the first frontend of the stack: the tab is closed (Memory Saver unloads a
-    discarded tab's page as if closed), and the notebook opened again in a page whose
-    ``document.wasDiscarded`` the test sets to true, as Chrome sets it in a page it reloads after
-    discarding its tab. The saved output runs again: its badge says the browser discarded the tab and
-    how to keep the site active, the kernel's status() says for how long nothing beat, and, once the
-    tab goes quiet again, names the discard as a likely cause."""
-    frontend = FRONTENDS[0]  # the same snippet runs in every frontend; the first one this stack serves
-    page = NotebookPage(browser, server, frontend, server.new_notebook(f"discarded-{frontend}.ipynb"))
-    client = KernelClient(server.connection_file(page.kernel_id))
-    back = None
-    try:
-        save_with_keepalive(page, server, client, "discarded")
-        page.close()
-        quiet = wait_for(lambda: client.status()["warning"], 6 * INTERVAL, "status() to say no page is beating")
-        assert "discarded by the browser to save memory (Chrome's Memory Saver)" in quiet
-        beats = client.status()["beats"]
-
-        back = NotebookPage(browser, server, frontend, page.notebook, init_script=WAS_DISCARDED_JS)
-        assert back.page.evaluate("document.wasDiscarded") is True
-        note = back.page.locator(".colab-jsalive-note")
-        note.wait_for(timeout=30_000)
-        words = note.text_content()
-        assert words.startswith("The browser discarded this tab while it was in the background"), words
-        assert "keep this site active" in words and note.get_attribute("role") == "note"
-        status = wait_for(
-            lambda: (s := client.status())["beats"] > beats and s, 30, "beats from the page that came back"
-        )
-        warning = status["warning"]
-        assert status["active"] and warning.startswith("the browser discarded the notebook's tab"), warning
-        assert "keep the notebook's site active" in warning
-        gap = re.search(r"no beat came for (.+?), until the tab was reloaded", warning)
-        assert gap and ("min" in gap.group(1) or float(gap.group(1).removesuffix(" s")) > 2 * INTERVAL), warning
-
-        back.close()  # quiet again: the earlier discard is named as the likely cause
-        again = wait_for(
-            lambda: "once already" in (w := client.status()["warning"]) and w, 6 * INTERVAL, "the quiet warning"
-        )
-        assert again.startswith("no beat for") and "had discarded its tab once already" in again
-    finally:
-        if back is not None:
-            back.close()
-        client.close()
-        page.close()
         server.shutdown_kernel(page.kernel_id)

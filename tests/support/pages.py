@@ -300,6 +300,15 @@ class NotebookPage:
     def save(self) -> None:
         self.page.evaluate(_SAVE_JS[self.family])
 
+    def save_with_keepalive(self, timeout: float = 20) -> None:
+        """Save the notebook, and wait until the file on its server holds a keep-alive's output."""
+        self.save()
+        wait_for(
+            lambda: "application/javascript" in (self.server.root / self.notebook).read_text(),
+            timeout,
+            "the notebook saved with its keep-alive",
+        )
+
     def clear(self) -> None:
         """Delete every cell and its outputs, leaving one empty cell, and wait until the page shows that."""
         self.page.evaluate(_CLEAR_JS[self.family])
