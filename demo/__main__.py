@@ -9,13 +9,8 @@ happened to each kernel, and exits 0 only when the keep-alive kernel lived and t
 from __future__ import annotations
 
 import sys
-import tempfile
-from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-
-from tests.support.browser import Chromium
-from tests.support.servers import JupyterServer
+from demo import real_parts
 from tests.support.trials import CullingCase, culling_trial
 
 CULL_TIMEOUT = 20  # seconds idle before the server culls a kernel
@@ -29,9 +24,7 @@ def main() -> int:
         "(cull_connected=True is what lets the culler take the control: jupyter_server's default, False,\n"
         "never culls a kernel with a page open, keep-alive or not)"
     )
-    with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
-        server = JupyterServer(Path(workdir), cull_idle_timeout=CULL_TIMEOUT).start()
-        browser = Chromium(playwright, Path(workdir) / "chromium-profile")
+    with real_parts(cull_idle_timeout=CULL_TIMEOUT) as (server, browser):
         try:
             (case,) = culling_trial(
                 browser,
@@ -43,9 +36,6 @@ def main() -> int:
         except (AssertionError, TimeoutError) as error:
             print(f"\nFAILED: {error}")
             return 1
-        finally:
-            browser.close()
-            server.stop()
     failures = [
         what
         for what, failed in (

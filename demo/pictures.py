@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import re
 import sys
-import tempfile
 from pathlib import Path
 
-import nbformat
-from playwright.sync_api import sync_playwright
-
+from demo import real_parts
 from tests.support.browser import Chromium, change_theme
 from tests.support.pages import NotebookPage
 from tests.support.servers import DroppingProxy, JupyterServer
@@ -91,6 +88,12 @@ def badge_states(page: NotebookPage, proxy: DroppingProxy) -> None:
 
     photograph(page.badge(cell), "reconnecting", BADGE_COLOUR, enter=cut, leave=mend)
 
+    # JupyterLab told of the lost connection in a modal dialog of its own ("Server Connection Error"),
+    # which stands between a person and the Stop button until it is closed, as a person closes it.
+    dialogs = page.page.locator(".jp-Dialog")
+    while shown := dialogs.count():
+        page.page.keyboard.press("Escape")
+        wait_for(lambda: dialogs.count() < shown, 10, "JupyterLab's dialog closed")
     page.press_stop(cell)
     photograph(page.badge(cell), "stopped", BADGE_COLOUR)
 
@@ -98,10 +101,7 @@ def badge_states(page: NotebookPage, proxy: DroppingProxy) -> None:
 def readable_line(browser: Chromium, server: JupyterServer, notebook: str) -> None:
     """Open the notebook as a copy changed elsewhere (untrusted: no output's JavaScript runs) and
     photograph the line its keep-alive output shows instead."""
-    copy = nbformat.read(server.root / notebook, as_version=4)
-    copy.cells.append(nbformat.v4.new_markdown_cell("changed elsewhere"))
-    nbformat.write(copy, server.root / f"untrusted-{notebook}")
-    page = NotebookPage(browser, server, "jupyterlab", f"untrusted-{notebook}")
+    page = NotebookPage(browser, server, "jupyterlab", server.untrusted_copy(notebook))
     try:
         line = page.page.locator(".jp-OutputArea-output", has_text="colab_jsalive keep-alive").locator("pre")
         line.wait_for(timeout=30_000)
@@ -113,10 +113,8 @@ def readable_line(browser: Chromium, server: JupyterServer, notebook: str) -> No
 def main() -> int:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     print(f"The badge's states, in JupyterLab's light and dark themes, into {OUTPUT}/:", flush=True)
-    with tempfile.TemporaryDirectory() as workdir, sync_playwright() as playwright:
-        server = JupyterServer(Path(workdir)).start()
+    with real_parts() as (server, browser):
         proxy = DroppingProxy(server.port)
-        browser = Chromium(playwright, Path(workdir) / "chromium-profile")
         try:
             page = NotebookPage(browser, server, "jupyterlab", server.new_notebook("badge.ipynb"), port=proxy.port)
             badge_states(page, proxy)
@@ -127,9 +125,7 @@ def main() -> int:
             print(f"\nFAILED: {error}")
             return 1
         finally:
-            browser.close()
             proxy.stop()
-            server.stop()
     print(f"OK: {len(PICTURES)} pictures")
     return 0
 

@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 
-import nbformat
 import pytest
 
 from tests.conftest import open_notebook
@@ -56,13 +55,7 @@ def test_the_saved_output_says_in_one_line_of_text_what_it_is(saved, server):
 
 def test_an_untrusted_notebook_runs_no_snippet_and_shows_the_line(saved, browser, server):
     frontend, name = saved
-    # A copy changed outside Jupyter: its signature is unknown, so the page trusts none of its outputs,
-    # as for a notebook downloaded from somewhere else.
-    notebook = nbformat.read(server.root / name, as_version=4)
-    notebook.cells.append(nbformat.v4.new_markdown_cell("changed elsewhere"))
-    copy = f"untrusted-{name}"
-    nbformat.write(notebook, server.root / copy)
-    page = NotebookPage(browser, server, frontend, copy)
+    page = NotebookPage(browser, server, frontend, server.untrusted_copy(name))
     try:
         cells = page.page.locator(OUTPUT[page.family])
         shown = wait_for(

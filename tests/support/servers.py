@@ -254,6 +254,18 @@ class JupyterServer:
     def new_notebook(self, name: str) -> str:
         return write_notebook(self.root, name)
 
+    def untrusted_copy(self, name: str) -> str:
+        """Copy notebook ``name`` as one changed outside Jupyter: its signature is unknown, so a page
+        trusts none of its outputs, as for a notebook downloaded from somewhere else. Returns the
+        copy's name."""
+        import nbformat
+
+        notebook = nbformat.read(self.root / name, as_version=4)
+        notebook.cells.append(nbformat.v4.new_markdown_cell("changed elsewhere"))
+        copy = f"untrusted-{name}"
+        nbformat.write(notebook, self.root / copy)
+        return copy
+
     def page_url(self, frontend: str, notebook: str, workspace: str = "", port: int | None = None) -> str:
         if frontend == "jupyterlab":
             # Each Lab page gets a workspace of its own, or Lab would reopen earlier notebooks too.
