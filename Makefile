@@ -13,6 +13,8 @@ NPM_STAMP := node_modules/.installed
 # The tests mostly wait (on beats, cullers, pages), so they run on more pytest-xdist workers than the
 # machine has cores; tests/xdist_units.py keeps the tests that share a notebook or a trial on one worker.
 WORKERS ?= 3
+# make test-compat runs its rows side by side, this many at a time, each on WORKERS workers.
+LANES ?= 2
 PYTEST := $(PY) -m pytest -ra -n $(WORKERS) --durations=20
 
 .PHONY: test test-compat demo pictures docs docs-serve bench dist setup chromium node proxy lint lint-tools clean
@@ -21,7 +23,7 @@ test: setup
 	$(PYTEST) $(PYTEST_ARGS)
 
 test-compat: setup
-	WORKERS=$(WORKERS) $(PY) -m compat.run $(ROWS)
+	WORKERS=$(WORKERS) LANES=$(LANES) $(PY) -m compat.run $(ROWS)
 
 demo: setup
 	$(PY) -m demo

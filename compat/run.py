@@ -14,6 +14,7 @@ each stage took, and a summary table; exits non-zero when any row fails.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -22,6 +23,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from importlib.metadata import requires
@@ -36,6 +38,8 @@ WORK = ROOT / ".compat"  # this checkout's wheel and scratch files
 # The rows' environments, kept between runs and between clones, one folder per row and pins (the stamp).
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "colab-jsalive" / "compat"
 WORKERS = os.environ.get("WORKERS", "3")  # pytest-xdist workers per row, as `make test` runs
+# Rows run side by side, this many at a time: their tests mostly wait (on beats, cullers, pages).
+LANES = int(os.environ.get("LANES", "2"))
 PACKAGE = "colab-jsalive"
 ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
 PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
@@ -87,15 +91,20 @@ class Row:
     pages: bool = True
 
 
+# Longest first (LANES of them start at once, the rest as lanes free up), which ends the run soonest.
 ROWS = (
     Row(
-        "colab-2026-08",
-        "3.13",
-        "colab-2026-08.txt",
+        "sagemaker-3.9",
+        "3.12",
+        "sagemaker-3.9.txt",
         "test-tools",
-        ("nbclassic",),
-        "Colab's runtime: IPython 7.34, ipykernel 6.17.1 (no comm package), jupyter_server 2.20, "
-        "the classic notebook, TensorFlow 2.20 (GPU build)",
+        ("jupyterlab",),
+        "SageMaker Studio's JupyterLab (SageMaker Distribution 3.9.10): IPython 8.37, ipykernel 7.3, "
+        "jupyter_server 2.20, JupyterLab 4.4, Amazon's jupyter-activity-monitor-extension 0.3.2",
+        tests=("tests/test_sagemaker.py",),
+        # Its own trial opens ten JupyterLab pages on this stack, with the keep-alive and without; the
+        # common pages' tests run on JupyterLab 4.0, 4.2 (the rows below) and the newest (make test).
+        pages=False,
     ),
     Row(
         "oldest",
@@ -116,23 +125,13 @@ ROWS = (
         "JupyterLab 4.2, Notebook 7.2",
     ),
     Row(
-        "newest",
+        "colab-2026-08",
         "3.13",
-        None,
-        "test",
-        ALL_FRONTENDS,
-        "the newest releases: IPython 9, ipykernel 7, JupyterLab 4, Notebook 7, tensorflow-cpu",
-        pages=False,  # make test runs the pages on these same releases, on the machine's python3
-    ),
-    Row(
-        "sagemaker-3.9",
-        "3.12",
-        "sagemaker-3.9.txt",
+        "colab-2026-08.txt",
         "test-tools",
-        ("jupyterlab",),
-        "SageMaker Studio's JupyterLab (SageMaker Distribution 3.9.10): IPython 8.37, ipykernel 7.3, "
-        "jupyter_server 2.20, JupyterLab 4.4, Amazon's jupyter-activity-monitor-extension 0.3.2",
-        tests=("tests/test_sagemaker.py",),
+        ("nbclassic",),
+        "Colab's runtime: IPython 7.34, ipykernel 6.17.1 (no comm package), jupyter_server 2.20, "
+        "the classic notebook, TensorFlow 2.20 (GPU build)",
     ),
     Row(
         "sagemaker-3.9-shared",
@@ -156,6 +155,15 @@ ROWS = (
         tests=("tests/test_sagemaker_shared.py",),
         common=False,
     ),
+    Row(
+        "newest",
+        "3.13",
+        None,
+        "test",
+        ALL_FRONTENDS,
+        "the newest releases: IPython 9, ipykernel 7, JupyterLab 4, Notebook 7, tensorflow-cpu",
+        pages=False,  # make test runs the pages on these same releases, on the machine's python3
+    ),
 )
 
 
@@ -163,24 +171,46 @@ class RowFailed(Exception):
     """A row cannot pass; the message says why, for the summary."""
 
 
-class Stages:
-    """How long each stage of a row took, printed as each ends and in the summary."""
+class RowLog:
+    """One row's output and the time each of its stages took. Rows run side by side (LANES at a time),
+    so each writes to a file of its own (.compat/ROW/log.txt, readable while it runs) and the whole log
+    is shown when the row ends; only the end of each stage is printed as it happens."""
 
-    def __init__(self, row: str):
-        self.row = row
+    _printing = threading.Lock()
+
+    def __init__(self, row: Row):
+        self.row = row.name
         self.seconds: dict[str, float] = {}
+        self.path = WORK / row.name / "log.txt"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.path.open("w")
+
+    def __call__(self, text: str) -> None:
+        self._file.write(text if text.endswith("\n") else text + "\n")
+        self._file.flush()
+
+    def now(self, text: str) -> None:
+        """Log ``text``, and print it now."""
+        self(text)
+        with self._printing:
+            print(text, flush=True)
 
     @contextlib.contextmanager
-    def __call__(self, stage: str):
+    def stage(self, stage: str):
         started = time.monotonic()
         try:
             yield
         finally:
             self.seconds[stage] = time.monotonic() - started
-            print(f"----- {self.row}: {stage} took {self.seconds[stage]:.0f} s", flush=True)
+            self.now(f"----- {self.row}: {stage} took {self.seconds[stage]:.0f} s")
 
-    def __str__(self) -> str:
+    def stages(self) -> str:
         return ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in self.seconds.items())
+
+    def close(self) -> str:
+        """Close the log and return its text."""
+        self._file.close()
+        return self.path.read_text()
 
 
 def main(argv: list[str]) -> int:
@@ -190,27 +220,44 @@ def main(argv: list[str]) -> int:
         print(f"unknown rows: {', '.join(sorted(unknown))}; the rows are: {', '.join(r.name for r in ROWS)}")
         return 2
     wheel = build_wheel()
-    results = []
-    for row in chosen:
-        started = time.monotonic()
-        print(f"\n===== {row.name}: {row.about}", flush=True)
-        stages = Stages(row.name)
-        try:
-            python = find_python(row.python)
-            with stages("environment"):
-                venv = environment(row, python)
-            with stages("install check"):
-                versions = install_check(row, venv, wheel)
-            with stages("tests"):
-                summary = run_tests(row, venv)
-            results.append((row, True, f"{summary}\n{'':15} {versions}\n{'':15} {stages}", time.monotonic() - started))
-        except RowFailed as failure:
-            print(f"ROW FAILED: {row.name}: {failure}", flush=True)
-            results.append((row, False, f"{failure}\n{'':15} {stages}", time.monotonic() - started))
+    print(f"running {len(chosen)} rows, {LANES} at a time, longest first; each row's log is shown when it ends")
+    with concurrent.futures.ThreadPoolExecutor(LANES) as lanes:
+        futures = {lanes.submit(run_row, row, wheel): row for row in chosen}
+        results = {}
+        for future in concurrent.futures.as_completed(futures):
+            row = futures[future]
+            results[row], log = future.result()
+            with RowLog._printing:
+                print(f"\n===== {row.name}: {row.about}\n{log}", flush=True)
     print("\n===== make test-compat")
-    for row, passed, summary, seconds in results:
-        print(f"{row.name:15} Python {row.python:5} {'PASS' if passed else 'FAIL'}  {seconds / 60:4.1f} min  {summary}")
-    return 0 if all(passed for _, passed, _, _ in results) else 1
+    for row in chosen:
+        passed, summary, seconds = results[row]
+        print(f"{row.name:20} Python {row.python:5} {'PASS' if passed else 'FAIL'}  {seconds / 60:4.1f} min  {summary}")
+    return 0 if all(passed for passed, _, _ in results.values()) else 1
+
+
+def run_row(row: Row, wheel: Path) -> tuple[tuple[bool, str, float], str]:
+    """Build ``row``'s environment, check the install, run its tests. Returns (passed, summary, seconds)
+    and the row's log."""
+    started = time.monotonic()
+    log = RowLog(row)
+    log.now(f"----- {row.name}: started")
+    try:
+        python = find_python(row.python)
+        with log.stage("environment"):
+            venv = environment(row, python, log)
+        with log.stage("install check"):
+            versions = install_check(row, venv, wheel, log)
+        with log.stage("tests"):
+            summary = run_tests(row, venv, log)
+        result = (True, f"{summary}\n{'':20} {versions}\n{'':20} {log.stages()}", time.monotonic() - started)
+    except RowFailed as failure:
+        log.now(f"ROW FAILED: {row.name}: {failure}")
+        result = (False, f"{failure}\n{'':20} {log.stages()}", time.monotonic() - started)
+    except Exception as error:  # a bug here: the other rows still finish and the summary names this one
+        log.now(f"ROW FAILED: {row.name}: {error!r}")
+        result = (False, repr(error), time.monotonic() - started)
+    return result, log.close()
 
 
 # --- the rows' environments ---------------------------------------------------------------------------
@@ -247,7 +294,7 @@ def pins_text(path: Path) -> str:
     return text + "".join(pins_text(path.parent / name) for name in included)
 
 
-def environment(row: Row, python: Path) -> Path:
+def environment(row: Row, python: Path, log: RowLog) -> Path:
     """The row's virtual environment, with its pins and the tests' requirements installed: the one an
     earlier run built from the same pins and interpreter, else a new one (replacing the row's older ones)."""
     pins = [] if row.pins is None else ["-r", str(HERE / row.pins), "-c", str(HERE / row.pins)]
@@ -269,15 +316,15 @@ def environment(row: Row, python: Path) -> Path:
         for old in CACHE.glob(f"{row.name}-*"):
             if re.fullmatch(re.escape(row.name) + r"-[0-9a-f]{16}", old.name):
                 shutil.rmtree(old, ignore_errors=True)
-        run([python, "-m", "venv", venv], "create the virtual environment")
+        run([python, "-m", "venv", venv], "create the virtual environment", log)
     if fresh or row.pins is None:
         # A row without pins is brought up to the newest releases on every run.
         upgrade = ["--upgrade"] if row.pins is None else []
-        print(f"installing {row.name}'s stack into {venv} ...", flush=True)
-        run([venv / "bin/python", *PIP, "install", "-q", *upgrade, *pins, *needs], f"install {row.name}'s stack")
+        log(f"installing {row.name}'s stack into {venv} ...")
+        run([venv / "bin/python", *PIP, "install", "-q", *upgrade, *pins, *needs], f"install {row.name}'s stack", log)
         stamp_file.write_text(stamp)
     else:
-        print(f"reusing {row.name}'s environment {venv}", flush=True)
+        log(f"reusing {row.name}'s environment {venv}")
     return venv
 
 
@@ -311,7 +358,7 @@ def build_wheel() -> Path:
     """One wheel of this checkout, installed into every row as a user would install it."""
     dist = WORK / "dist"
     shutil.rmtree(dist, ignore_errors=True)
-    run([sys.executable, "-m", "build", "--wheel", "--outdir", dist, ROOT], "build the wheel", quiet=True)
+    run([sys.executable, "-m", "build", "--wheel", "--outdir", dist, ROOT], "build the wheel")
     (wheel,) = dist.glob("*.whl")
     return wheel
 
@@ -320,25 +367,25 @@ def build_wheel() -> Path:
 
 
 def installed(venv: Path) -> dict[str, str]:
-    done = run([venv / "bin/python", *PIP, "list", "--format=json"], "list the installed packages", quiet=True)
+    done = run([venv / "bin/python", *PIP, "list", "--format=json"], "list the installed packages")
     return {canonicalize_name(p["name"]): p["version"] for p in json.loads(done.stdout)}
 
 
-def install_check(row: Row, venv: Path, wheel: Path) -> str:
+def install_check(row: Row, venv: Path, wheel: Path, log: RowLog) -> str:
     """Installing colab_jsalive must change no installed package: it adds itself and any dependency the
     row lacks, and moves nothing. Its [tensorflow] extra, where TensorFlow is installed, must add nothing
     at all. Returns the versions of the row's main parts."""
     python = venv / "bin/python"
-    run([python, *PIP, "uninstall", "-q", "-y", PACKAGE], "remove an earlier colab-jsalive", quiet=True)
+    run([python, *PIP, "uninstall", "-q", "-y", PACKAGE], "remove an earlier colab-jsalive")
     before = installed(venv)
-    run([python, *PIP, "install", "-q", wheel], "install colab-jsalive")
+    run([python, *PIP, "install", "-q", wheel], "install colab-jsalive", log)
     after = installed(venv)
     changed = describe_changes(before, after)
     if changed:
         broken(venv)
         raise RowFailed(f"pip install colab-jsalive changed installed packages: {changed}")
     if "tensorflow" in after:
-        run([python, *PIP, "install", "-q", f"{wheel}[tensorflow]"], "install colab-jsalive[tensorflow]")
+        run([python, *PIP, "install", "-q", f"{wheel}[tensorflow]"], "install colab-jsalive[tensorflow]", log)
         with_extra = installed(venv)
         changed = ", ".join(filter(None, [describe_changes(after, with_extra), describe_additions(after, with_extra)]))
         if changed:
@@ -350,7 +397,6 @@ def install_check(row: Row, venv: Path, wheel: Path) -> str:
         report = run(
             [python, *PIP, "install", "--dry-run", "-q", "--report", "-", f"{wheel}[tensorflow]"],
             "resolve colab-jsalive[tensorflow]",
-            quiet=True,
         )
         names = {canonicalize_name(i["metadata"]["name"]) for i in json.loads(report.stdout)["install"]}
         tensorflows = sorted(n for n in names if n.startswith("tensorflow") and n != "tensorflow-io-gcs-filesystem")
@@ -360,13 +406,12 @@ def install_check(row: Row, venv: Path, wheel: Path) -> str:
     else:
         extra = "TensorFlow is installed here under another name, so the [tensorflow] extra is not for it"
     added = describe_additions(before, {k: v for k, v in after.items() if k != "colab-jsalive"})
-    print(
+    log(
         f"install check passed: pip install colab-jsalive changed nothing installed and added itself"
-        f"{' and ' + added if added else ''}; {extra}",
-        flush=True,
+        f"{' and ' + added if added else ''}; {extra}"
     )
     versions = ", ".join(f"{name} {after[name]}" for name in SHOWN if name in after)
-    print(f"{row.name} runs: Python {python_version(python).split()[0]}, {versions}", flush=True)
+    log(f"{row.name} runs: Python {python_version(python).split()[0]}, {versions}")
     return versions
 
 
@@ -394,7 +439,7 @@ def broken(venv: Path) -> None:
 # --- the tests ----------------------------------------------------------------------------------------
 
 
-def run_tests(row: Row, venv: Path) -> str:
+def run_tests(row: Row, venv: Path, log: RowLog) -> str:
     """Run the common tests, then the row's own in a pytest session of their own: SageMaker's trial
     holds ten servers and their pages at once, and beside the common tests on two cores it once kept
     another test's kernel from answering for a minute."""
@@ -406,12 +451,12 @@ def run_tests(row: Row, venv: Path) -> str:
         == 0
     )
     common = TESTS + (GPU_TESTS if has_tensorflow else ()) if row.common else ()
-    summaries = [run_pytest(row, venv, common, pages=row.pages)] if common else []
-    summaries += [run_pytest(row, venv, row.tests)] if row.tests else []
+    summaries = [run_pytest(row, venv, common, log, pages=row.pages)] if common else []
+    summaries += [run_pytest(row, venv, row.tests, log)] if row.tests else []
     return "; ".join(summaries)
 
 
-def run_pytest(row: Row, venv: Path, tests: tuple[str, ...], pages: bool = True) -> str:
+def run_pytest(row: Row, venv: Path, tests: tuple[str, ...], log: RowLog, pages: bool = True) -> str:
     scratch = WORK / row.name
     scratch.mkdir(parents=True, exist_ok=True)
     # Run from outside the checkout, with the checkout appended to sys.path (for the tests package):
@@ -434,13 +479,13 @@ def run_pytest(row: Row, venv: Path, tests: tuple[str, ...], pages: bool = True)
         *(str(ROOT / t) for t in tests),
     ]
     env = dict(os.environ, COLAB_JSALIVE_FRONTENDS=",".join(row.frontends))
-    print(f"running {len(tests)} test files against {row.name} ...", flush=True)
+    log(f"running {len(tests)} test files against {row.name} ...")
     with subprocess.Popen(
         [str(a) for a in args], cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as pytest:
         lines = []
-        for line in pytest.stdout:  # shown as it comes: a row runs for minutes
-            print(line, end="", flush=True)
+        for line in pytest.stdout:  # into the row's log as it comes: a row runs for minutes
+            log(line)
             lines.append(line.rstrip())
     summary = next((line.strip("= ") for line in reversed(lines) if line.startswith("=")), "no summary")
     if pytest.returncode != 0:
@@ -448,12 +493,13 @@ def run_pytest(row: Row, venv: Path, tests: tuple[str, ...], pages: bool = True)
     return summary
 
 
-def run(args: list, what: str, quiet: bool = False) -> subprocess.CompletedProcess:
+def run(args: list, what: str, log: RowLog | None = None) -> subprocess.CompletedProcess:
+    """Run a command; with a ``log``, what it prints goes there."""
     done = subprocess.run([str(a) for a in args], capture_output=True, text=True)
     if done.returncode != 0:
         raise RowFailed(f"could not {what}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}")
-    if not quiet and done.stdout.strip():
-        print(done.stdout.strip(), flush=True)
+    if log and done.stdout.strip():
+        log(done.stdout.strip())
     return done
 
 

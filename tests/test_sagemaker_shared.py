@@ -5,9 +5,17 @@ notebook open before, one opens it after.
 Runs in two rows of `make test-compat`: `sagemaker-3.9-shared` (jupyter-collaboration 3.1.2, as
 SageMaker Distribution 3.9.10 ships it) and `collaboration-5` (the newest, 5.0); elsewhere it is skipped.
 
-What JupyterLab does there, as measured in both: the output reaches the other members' pages through the
-shared document as trusted, so they run the snippet too and every page beats the one keep-alive (the
-kernel holds it: one count, and a Stop from any page stops it in all).
+What JupyterLab does there, as measured in both, depends on whether each page trusts the cell when its
+output arrives: a page runs an output's JavaScript only for a cell it trusts.
+- A cell added in the session is trusted in every page: the output reaches every member's page through
+  the shared document, each runs the snippet, and every page beats the one keep-alive (the kernel holds
+  it: one count, and a Stop from any page stops it in all).
+- A cell saved in the notebook is as trusted as the notebook was when a page opened it (the server
+  marks the cells of a notebook whose signature it knows). Running it marks it trusted in the runner's
+  page and in the shared document, which a page opening the notebook later reads; a page that had an
+  untrusted notebook open keeps its own untrusted copy, shows the output's line of text and sends
+  nothing. Neither the browser context nor Run All against Run Cell changes that (tried).
+So the runner's page is the one page sure to beat, and it must stay open.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ WATCH = 30  # seconds api/idle is watched while the three pages beat
 FRESH = fresh(INTERVAL)  # api/idle never older than this while they beat
 STALE = stale(INTERVAL)  # ... and older than this once stopped
 COLLABORATIVE_JS = "window.jupyterapp.shell.currentWidget.context.model.collaborative"
+INJECT = f"import colab_jsalive\nka = colab_jsalive.inject(interval={INTERVAL})"
 
 
 def test_in_a_shared_space_every_members_page_runs_the_one_keepalive_keeps_api_idle_fresh_and_stops_with_it(
@@ -46,7 +55,7 @@ def test_in_a_shared_space_every_members_page_runs_the_one_keepalive_keeps_api_i
         notebook = SHARED + server.new_notebook("shared.ipynb")
         owner = NotebookPage(browser, server, "jupyterlab", notebook)
         member = NotebookPage(browser, server, "jupyterlab", notebook, context=contexts[0])  # open before the cell runs
-        cell, session = owner.start_keepalive(f"import colab_jsalive\nka = colab_jsalive.inject(interval={INTERVAL})")
+        cell, session = owner.start_keepalive(INJECT)
         latecomer = NotebookPage(browser, server, "jupyterlab", notebook, context=contexts[1])  # opens after
         pages = (owner, member, latecomer)
         for page in pages:
@@ -79,4 +88,52 @@ def test_in_a_shared_space_every_members_page_runs_the_one_keepalive_keeps_api_i
             context.close()
         if owner is not None:
             owner.close()
+        server.stop()
+
+
+def test_a_saved_cell_runs_in_the_pages_that_trust_it_the_runners_those_opened_after_or_all_if_the_notebook_is_trusted(
+    browser, tmp_path
+):
+    """Yesterday's notebook, its inject() cell saved, opened by two members, run by one with Run All: once
+    unsigned (its cells open untrusted) and once signed by the server's key (they open trusted)."""
+    server = sagemaker_server(tmp_path, shared=True)
+    contexts = [browser.new_context(), browser.new_context()]  # the other members: browsers of their own
+    pages = []
+    try:
+        server.start()
+        for trusted in (False, True):
+            notebook = SHARED + server.saved_notebook(f"saved-{trusted}.ipynb", INJECT, trusted)
+            runner = NotebookPage(browser, server, "jupyterlab", notebook)
+            member = NotebookPage(browser, server, "jupyterlab", notebook, context=contexts[0])  # open before
+            pages += [runner, member]
+            assert runner.trusts(0) is member.trusts(0) is trusted
+            runner.run_all()
+            runner.wait_badge(0, "running")
+            session = wait_for(
+                lambda: next((s.beats[-1] for s in runner.keepalive_sockets() if s.beats), None), 10, "a beat"
+            )
+            if trusted:  # every page trusts the cell: the member's runs the same keep-alive
+                member.wait_badge(0, "running")
+                wait_for(lambda: member.beats_sent(session), 3 * INTERVAL, "a beat of the keep-alive from the member")
+                member.press_stop(0)
+                runner.wait_badge(0, "stopped", 3 * INTERVAL)
+                continue
+            # The member's page kept the cell untrusted: the output's line of text, no badge, no beat.
+            latecomer = NotebookPage(browser, server, "jupyterlab", notebook, context=contexts[1])  # opens after
+            pages.append(latecomer)
+            assert (runner.trusts(0), member.trusts(0), latecomer.trusts(0)) == (True, False, True)
+            wait_for(lambda: "colab_jsalive keep-alive" in member.cell(0).inner_text(), 10, "the output's text")
+            latecomer.wait_badge(0, "running")
+            wait_for(lambda: latecomer.beats_sent(session), 3 * INTERVAL, "a beat from the page opened after")
+            holds_for(lambda: not member.keepalive_sockets(), 3 * INTERVAL, "no keep-alive in the member's page")
+            assert member.badge(0).count() == 0
+            runner.press_stop(0)
+            latecomer.wait_badge(0, "stopped", 3 * INTERVAL)
+        assert [page.problems() for page in pages] == [[]] * len(pages)
+    finally:
+        for context in contexts:
+            context.close()
+        for page in pages:
+            if page.context is browser.shared:  # the others closed with their contexts
+                page.close()
         server.stop()

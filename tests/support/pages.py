@@ -57,6 +57,15 @@ _RUN_CELL_JS = {
         return nb.ncells() - 1;
     }""",
 }
+_RUN_ALL_JS = {
+    "lab": "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }",
+    "nbclassic": "() => { Jupyter.notebook.execute_all_cells(); }",
+}
+# Whether the page trusts cell i: a page renders an untrusted cell's output without its JavaScript.
+_TRUSTED_JS = {
+    "lab": "i => window.jupyterapp.shell.currentWidget.content.widgets[i].model.trusted",
+    "nbclassic": "i => Jupyter.notebook.get_cell(i).metadata.trusted === true",
+}
 _SAVE_JS = {
     "lab": "async () => { await window.jupyterapp.commands.execute('docmanager:save'); return true; }",
     "nbclassic": "async () => { await Jupyter.notebook.save_notebook(); return true; }",
@@ -216,6 +225,14 @@ class NotebookPage:
         """
         return self.page.evaluate(_RUN_CELL_JS[self.family], code)
 
+    def run_all(self) -> None:
+        """Run every cell of the notebook, as its Run All command does; does not wait for them."""
+        self.page.evaluate(_RUN_ALL_JS[self.family])
+
+    def trusts(self, index: int) -> bool:
+        """Whether the page trusts cell ``index``, and so runs its outputs' JavaScript."""
+        return self.page.evaluate(_TRUSTED_JS[self.family], index)
+
     def cell(self, index: int):
         return self.page.locator(_CELL_SELECTOR[self.family]).nth(index)
 
@@ -286,7 +303,9 @@ class NotebookPage:
         leaves the page for four intervals, and, where no other keep-alive runs in the page, no timer of
         the keep-alive's code is left."""
         ours = [s for s in self.keepalive_sockets() if session in s.beats]
-        wait_for(lambda: all(s.closed for s in ours), 10, f"the WebSockets of session {session} to close")
+        # A socket is closed once the server answers the close: on a loaded machine, a server busy restarting
+        # a killed kernel has answered after more than 10 s (seen with two compat rows side by side).
+        wait_for(lambda: all(s.closed for s in ours), 30, f"the WebSockets of session {session} to close")
         sent = self.beats_sent(session)
         holds_for(lambda: self.beats_sent(session) == sent, 4 * interval, f"silence from session {session}")
         if self.page.locator('.colab-jsalive-badge:not([data-state="stopped"])').count() == 0:

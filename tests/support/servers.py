@@ -254,6 +254,25 @@ class JupyterServer:
     def new_notebook(self, name: str) -> str:
         return write_notebook(self.root, name)
 
+    def saved_notebook(self, name: str, code: str, trusted: bool) -> str:
+        """Notebook ``name`` holding one code cell of ``code`` with no output, as a notebook saved
+        yesterday: signed with this server's key if ``trusted`` (as Jupyter signs a notebook whose
+        outputs it trusts when it saves it, or `jupyter trust` does), so that the server marks its cells
+        trusted when a page opens it; unsigned otherwise (copied or changed elsewhere), so that they
+        open untrusted. Returns ``name``."""
+        import nbformat
+        from nbformat.sign import NotebookNotary
+
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells.append(nbformat.v4.new_code_cell(code))
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        if trusted:  # the key and the signatures' database in the server's own data directory
+            (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+            NotebookNotary(data_dir=str(self.workdir / "data")).sign(notebook)
+        self.root.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, self.root / name)
+        return name
+
     def untrusted_copy(self, name: str) -> str:
         """Copy notebook ``name`` as one changed outside Jupyter: its signature is unknown, so a page
         trusts none of its outputs, as for a notebook downloaded from somewhere else. Returns the
