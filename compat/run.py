@@ -321,7 +321,11 @@ def environment(row: Row, python: Path, log: RowLog) -> Path:
         # A row without pins is brought up to the newest releases on every run.
         upgrade = ["--upgrade"] if row.pins is None else []
         log(f"installing {row.name}'s stack into {venv} ...")
-        run([venv / "bin/python", *PIP, "install", "-q", *upgrade, *pins, *needs], f"install {row.name}'s stack", log)
+        # --no-compile: Python compiles what the tests import when they first import it; most of a stack
+        # (most of TensorFlow) they never import, and compiling it all ahead is a new machine's CPU spent
+        # for nothing.
+        install = [venv / "bin/python", *PIP, "install", "-q", "--no-compile", *upgrade, *pins, *needs]
+        run(install, f"install {row.name}'s stack", log)
         stamp_file.write_text(stamp)
     else:
         log(f"reusing {row.name}'s environment {venv}")

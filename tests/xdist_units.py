@@ -6,7 +6,8 @@ and started again), its TensorFlow probes, its wheel, or its notebook page open 
 module-scoped ``notebook`` and ``notebooks`` fixtures). All
 other tests are units of one. The units are told apart by test id alone, since pytest-xdist's scheduler
 runs where no test is collected (its own ``xdist_group`` mark relies on rewriting test ids, which
-pytest 9.2 no longer allows). The long units come first, so that they run beside all the others.
+pytest 9.2 no longer allows). The long units come first, so that they run beside all the others; a long
+module may join another's unit (AFTER) to run after it on one worker.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import pytest
 
 # Modules whose tests form one unit, longest first: each shares a module-scoped trial, build or page.
 WHOLE_MODULES = (
-    "test_self_shutdown.py",
     "test_hub.py",
     "test_difference.py",
+    "test_self_shutdown.py",
     "test_sagemaker.py",
     "test_kubeflow.py",
     "test_faults.py",
@@ -27,6 +28,11 @@ WHOLE_MODULES = (
     "test_gpu.py",
     "test_packaging.py",
 )
+# Modules that run after another on its worker, in the same unit: the self-shutdown trial's twelve
+# servers and pages set up beside the hub's and the matrix's (three trials at once on two cores) made a
+# kernel start slower than the matrix's 10 s culler, and kept every other test waiting for a free worker.
+# After the matrix, it finishes with the hub, while the third worker runs everything else.
+AFTER = {"test_self_shutdown.py": "test_difference.py"}
 # Modules whose tests share a notebook per frontend (module-scoped fixtures): one unit per frontend.
 NOTEBOOK_PER_FRONTEND = (
     "test_browser.py",
@@ -50,7 +56,7 @@ def unit(nodeid: str) -> str:
     """The unit of the test ``nodeid``."""
     module, name = module_of(nodeid), nodeid.partition("::")[2]
     if module in WHOLE_MODULES:
-        return module
+        return AFTER.get(module, module)
     function = f"{module}::{name.partition('[')[0]}"
     if function in SHARED_TRIALS:
         return function

@@ -136,6 +136,10 @@ class SocketLog:
                 self.beats.append(data.get("session"))
 
 
+class KernelCulledStarting(Exception):
+    """The server's culler took a page's new kernel before it had started (JupyterServer.culled_starting)."""
+
+
 class NotebookPage:
     """One notebook open in one frontend, in a page of the browser's shared profile, or of a context
     of its own."""
@@ -149,10 +153,12 @@ class NotebookPage:
         port: int | None = None,
         context=None,
         init_script: str = "",
+        wait: bool = True,
     ):
         """``server`` is anything with ``page_url()``: a JupyterServer, or a user of a JupyterHub whose
         ``context`` (a browser context, closed with the page) holds the hub's login cookies.
-        ``init_script`` runs in the page before any of its own scripts."""
+        ``init_script`` runs in the page before any of its own scripts. ``wait=False`` returns as soon
+        as the page is loading, for the caller to wait_kernel()."""
         self.server = server
         self.frontend = frontend
         self.family = "nbclassic" if frontend == "nbclassic" else "lab"
@@ -174,7 +180,7 @@ class NotebookPage:
         if init_script:
             self.page.add_init_script(init_script)
         self.page.goto(server.page_url(frontend, notebook, port=port), wait_until="domcontentloaded")
-        self.kernel_id = self.wait_kernel()
+        self.kernel_id = self.wait_kernel() if wait else ""
 
     def forget(self) -> None:
         """Forget what the page has done so far (its sockets, console lines, kernel checks and last
@@ -199,17 +205,27 @@ class NotebookPage:
         "disconnected", ...) has set in this page, in order."""
         return self.page.evaluate("m => window.__keepaliveDelays(m)", method)
 
-    def wait_kernel(self, timeout: float = 120) -> str:
-        """Wait until the frontend shows the notebook with a connected, idle kernel; return its id."""
+    def wait_kernel(self, timeout: float = 120, culled_starting=None) -> str:
+        """Wait until the frontend shows the notebook with a connected, idle kernel; return its id.
+        ``culled_starting(kernel_id)``, if given, says whether the server culled the page's kernel
+        before it had started: then KernelCulledStarting is raised at once."""
+
+        def ready():
+            kernel_id = self.page.evaluate(_KERNEL_READY_JS[self.family])
+            if kernel_id or culled_starting is None:
+                return kernel_id
+            state = self.page.evaluate(_KERNEL_STATE_JS[self.family])
+            return isinstance(state, dict) and bool(state.get("id")) and culled_starting(state["id"]) and state
+
         try:
-            return wait_for(
-                lambda: self.page.evaluate(_KERNEL_READY_JS[self.family]),
-                timeout,
-                f"{self.frontend} to open {self.notebook} with a running kernel",
-            )
+            found = wait_for(ready, timeout, f"{self.frontend} to open {self.notebook} with a running kernel")
         except TimeoutError as error:
             state = self.page.evaluate(_KERNEL_STATE_JS[self.family])
             raise TimeoutError(f"{error}; the page's kernel: {state}") from None
+        if isinstance(found, dict):
+            raise KernelCulledStarting(f"the server culled the kernel of {self.notebook} while it started: {found}")
+        self.kernel_id = found
+        return found
 
     def reload(self) -> None:
         """Reload the page, as a user would; the frontend reopens the saved notebook."""

@@ -211,8 +211,17 @@ class JupyterServer:
         """Whether the server's kernel culler says it culled ``kernel_id`` for being idle (its log line
         "Culling 'idle' kernel 'python3' (ID) with 1 connections due to 12 seconds of inactivity."): a
         kernel that died (culled as dead), or was shut down otherwise, was not culled for being idle."""
-        text = (self.workdir / "server.log").read_text(errors="replace")
-        return any(kernel_id in line and "of inactivity" in line for line in text.splitlines())
+        return any(kernel_id in line and "of inactivity" in line for line in self._log_lines())
+
+    def culled_starting(self, kernel_id: str) -> bool:
+        """Whether the culler took ``kernel_id`` while it was still starting ("Culling 'starting' kernel
+        ..."): jupyter_server culls a kernel in any state but busy once it has had no activity and no
+        connection for cull_idle_timeout, and on a loaded machine a new kernel has taken longer than the
+        tests' short timeouts to start (seen with 10 s)."""
+        return any(kernel_id in line and "Culling 'starting'" in line for line in self._log_lines())
+
+    def _log_lines(self) -> list[str]:
+        return (self.workdir / "server.log").read_text(errors="replace").splitlines()
 
     def api(self, method: str, path: str, body: dict | None = None):
         """Call the REST API without counting as user activity."""

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from tests.support.browser import Chromium
-from tests.support.pages import NotebookPage, hide_page
+from tests.support.pages import KernelCulledStarting, NotebookPage, hide_page
 from tests.support.servers import JupyterServer
 from tests.support.waiting import Watcher, age, wait_for
 
@@ -83,7 +83,7 @@ class TrialRun:
     ) -> None:
         """Open ``notebook``, run inject(interval=..., label=...) if this run has the keep-alive (else wait
         for the new kernel to be idle), and leave the notebook in the run's situation."""
-        self.page = NotebookPage(browser, self.server, frontend, notebook)
+        self.page = self._open(browser, frontend, notebook)
         self.kernel_id = self.page.kernel_id
         if self.keepalive:
             self.cell, self.session = self.page.start_keepalive(
@@ -104,6 +104,23 @@ class TrialRun:
                 lambda: self.server.kernel(self.kernel_id)["connections"] == 0, 30, "the closed tab's connections gone"
             )
         self.began = time.monotonic()
+
+    def _open(self, browser: Chromium, frontend: str, notebook: str) -> NotebookPage:
+        """Open ``notebook``, and open it again (three tries) where the server's culler took the page's
+        new kernel before it had started (JupyterServer.culled_starting): a trial's culler is quicker
+        than a kernel starts on a loaded machine. That run had not begun; what a culler does once a
+        run is set up is for the trial to judge."""
+        for _ in range(3):
+            page = NotebookPage(browser, self.server, frontend, notebook, wait=False)
+            try:
+                page.wait_kernel(culled_starting=self.server.culled_starting)
+                return page
+            except KernelCulledStarting:
+                page.close()
+                # Listing the sessions makes the server drop the one whose kernel is gone; else the next
+                # page would be handed that kernel again.
+                self.server.api("GET", "api/sessions")
+        raise KernelCulledStarting(f"three kernels of {notebook} were culled before they had started")
 
     def read_page(self) -> None:
         """Read the beats sent and the errors from the page, while it is open."""
