@@ -6,10 +6,13 @@ the checkout, so that a fresh clone on the same machine reuses them), check that
 colab_jsalive there changes no installed package, then run against that environment's kernels and
 servers the kernel-side tests of both channels, the environment checks, and a real-browser culling trial
 in each frontend the row serves (and the GPU module's tests where TensorFlow is installed), on as many
-pytest-xdist workers as `make test` uses. Prints each row's pytest output, its slowest tests and how long
-each stage took, and a summary table; exits non-zero when any row fails.
+pytest-xdist workers as `make test` uses. The rows run LANES at a time (2 by default), longest first:
+their tests mostly wait, and a new machine's environments mostly download. Prints each row's pytest
+output (kept in .compat/ROW/log.txt while it runs), its slowest tests and how long each stage took, and
+a summary table; exits non-zero when any row fails.
 
     python -m compat.run [ROW ...]        # every row by default
+    LANES=1 python -m compat.run          # one row after another
 """
 
 from __future__ import annotations
