@@ -13,8 +13,9 @@ NPM_STAMP := node_modules/.installed
 # The tests mostly wait (on beats, cullers, pages), so they run on more pytest-xdist workers than the
 # machine has cores; tests/xdist_units.py keeps the tests that share a notebook or a trial on one worker.
 WORKERS ?= 3
-# make test-compat runs its rows side by side, this many at a time, each on WORKERS workers.
-LANES ?= 2
+# make test-compat's rows, this many at a time, each on WORKERS workers. One: on two cores, two rows side
+# by side saved about 4 minutes but starved a kernel or a page now and then (CONTRIBUTING.md).
+LANES ?= 1
 PYTEST := $(PY) -m pytest -ra -n $(WORKERS) --durations=20
 
 .PHONY: test test-compat demo pictures docs docs-serve bench dist setup chromium node proxy lint lint-tools clean

@@ -6,13 +6,12 @@ the checkout, so that a fresh clone on the same machine reuses them), check that
 colab_jsalive there changes no installed package, then run against that environment's kernels and
 servers the kernel-side tests of both channels, the environment checks, and a real-browser culling trial
 in each frontend the row serves (and the GPU module's tests where TensorFlow is installed), on as many
-pytest-xdist workers as `make test` uses. The rows run LANES at a time (2 by default), longest first:
-their tests mostly wait, and a new machine's environments mostly download. Prints each row's pytest
-output (kept in .compat/ROW/log.txt while it runs), its slowest tests and how long each stage took, and
-a summary table; exits non-zero when any row fails.
+pytest-xdist workers as `make test` uses. The rows run longest first, LANES at a time (one by default).
+Prints each row's pytest output (kept in .compat/ROW/log.txt while it runs), its slowest tests and how
+long each stage took, and a summary table; exits non-zero when any row fails.
 
     python -m compat.run [ROW ...]        # every row by default
-    LANES=1 python -m compat.run          # one row after another
+    LANES=2 python -m compat.run          # two rows at a time
 """
 
 from __future__ import annotations
@@ -41,8 +40,9 @@ WORK = ROOT / ".compat"  # this checkout's wheel and scratch files
 # The rows' environments, kept between runs and between clones, one folder per row and pins (the stamp).
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "colab-jsalive" / "compat"
 WORKERS = os.environ.get("WORKERS", "3")  # pytest-xdist workers per row, as `make test` runs
-# Rows run side by side, this many at a time: their tests mostly wait (on beats, cullers, pages).
-LANES = int(os.environ.get("LANES", "2"))
+# Rows run this many at a time. More than one suits a machine with cores to spare: on two cores two rows
+# side by side saved about 4 minutes, and starved a kernel or a page now and then.
+LANES = int(os.environ.get("LANES", "1"))
 PACKAGE = "colab-jsalive"
 ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")
 PIP = ("-m", "pip", "--disable-pip-version-check", "--no-input")
@@ -175,7 +175,7 @@ class RowFailed(Exception):
 
 
 class RowLog:
-    """One row's output and the time each of its stages took. Rows run side by side (LANES at a time),
+    """One row's output and the time each of its stages took. Rows may run side by side (LANES at a time),
     so each writes to a file of its own (.compat/ROW/log.txt, readable while it runs) and the whole log
     is shown when the row ends; only the end of each stage is printed as it happens."""
 
