@@ -98,7 +98,7 @@ def test_a_saved_cell_runs_in_the_pages_that_trust_it_the_runners_those_opened_a
     unsigned (its cells open untrusted) and once signed by the server's key (they open trusted)."""
     server = sagemaker_server(tmp_path, shared=True)
     contexts = [browser.new_context(), browser.new_context()]  # the other members: browsers of their own
-    pages = []
+    pages, runners = [], []  # every page; the runners' (in the shared profile), closed one by one
     try:
         server.start()
         for trusted in (False, True):
@@ -106,12 +106,11 @@ def test_a_saved_cell_runs_in_the_pages_that_trust_it_the_runners_those_opened_a
             runner = NotebookPage(browser, server, "jupyterlab", notebook)
             member = NotebookPage(browser, server, "jupyterlab", notebook, context=contexts[0])  # open before
             pages += [runner, member]
+            runners.append(runner)
             assert runner.trusts(0) is member.trusts(0) is trusted
             runner.run_all()
             runner.wait_badge(0, "running")
-            session = wait_for(
-                lambda: next((s.beats[-1] for s in runner.keepalive_sockets() if s.beats), None), 10, "a beat"
-            )
+            session = runner.beating_session()
             if trusted:  # every page trusts the cell: the member's runs the same keep-alive
                 member.wait_badge(0, "running")
                 wait_for(lambda: member.beats_sent(session), 3 * INTERVAL, "a beat of the keep-alive from the member")
@@ -133,7 +132,6 @@ def test_a_saved_cell_runs_in_the_pages_that_trust_it_the_runners_those_opened_a
     finally:
         for context in contexts:
             context.close()
-        for page in pages:
-            if page.context is browser.shared:  # the others closed with their contexts
-                page.close()
+        for runner in runners:  # the members' pages closed with their contexts
+            runner.close()
         server.stop()

@@ -61,11 +61,9 @@ _RUN_ALL_JS = {
     "lab": "() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }",
     "nbclassic": "() => { Jupyter.notebook.execute_all_cells(); }",
 }
-# Whether the page trusts cell i: a page renders an untrusted cell's output without its JavaScript.
-_TRUSTED_JS = {
-    "lab": "i => window.jupyterapp.shell.currentWidget.content.widgets[i].model.trusted",
-    "nbclassic": "i => Jupyter.notebook.get_cell(i).metadata.trusted === true",
-}
+# Whether a JupyterLab or Notebook 7 page trusts cell i: it renders an untrusted cell's output without
+# its JavaScript.
+_TRUSTED_JS = "i => window.jupyterapp.shell.currentWidget.content.widgets[i].model.trusted"
 _SAVE_JS = {
     "lab": "async () => { await window.jupyterapp.commands.execute('docmanager:save'); return true; }",
     "nbclassic": "async () => { await Jupyter.notebook.save_notebook(); return true; }",
@@ -224,7 +222,6 @@ class NotebookPage:
             raise TimeoutError(f"{error}; the page's kernel: {state}") from None
         if isinstance(found, dict):
             raise KernelCulledStarting(f"the server culled the kernel of {self.notebook} while it started: {found}")
-        self.kernel_id = found
         return found
 
     def reload(self) -> None:
@@ -246,8 +243,9 @@ class NotebookPage:
         self.page.evaluate(_RUN_ALL_JS[self.family])
 
     def trusts(self, index: int) -> bool:
-        """Whether the page trusts cell ``index``, and so runs its outputs' JavaScript."""
-        return self.page.evaluate(_TRUSTED_JS[self.family], index)
+        """Whether the page (JupyterLab's or Notebook 7's) trusts cell ``index``, and so runs its outputs'
+        JavaScript."""
+        return self.page.evaluate(_TRUSTED_JS, index)
 
     def cell(self, index: int):
         return self.page.locator(_CELL_SELECTOR[self.family]).nth(index)
@@ -295,12 +293,15 @@ class NotebookPage:
         """
         cell = self.run(code)
         self.wait_badge(cell, "running")
-        session = wait_for(
+        return cell, self.beating_session()
+
+    def beating_session(self, timeout: float = 10) -> str:
+        """The session of the keep-alive the page beats, read from the frames Chromium saw."""
+        return wait_for(
             lambda: next((s.beats[-1] for s in self.keepalive_sockets() if s.beats and not s.closed), None),
-            10,
+            timeout,
             "a beat from the page",
         )
-        return cell, session
 
     def sockets_to(self, url: str) -> int:
         """How many WebSockets the page has opened to ``url`` (each reconnect opens a new one)."""

@@ -24,11 +24,17 @@ from tests.support.ports import free_port
 from tests.support.waiting import age
 
 
-def write_notebook(folder: Path, name: str) -> str:
-    """An empty Python 3 notebook ``name`` in ``folder``, with one empty cell; returns ``name``."""
+def write_notebook(folder: Path, name: str, code: str = "", signed_in: Path | None = None) -> str:
+    """A Python 3 notebook ``name`` in ``folder`` with one code cell of ``code`` and no output; signed
+    with the notary key of the Jupyter data directory ``signed_in``, if given. Returns ``name``."""
+    from nbformat.sign import NotebookNotary
+
     nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_code_cell(""))
+    nb.cells.append(nbformat.v4.new_code_cell(code))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if signed_in is not None:
+        signed_in.mkdir(parents=True, exist_ok=True)
+        NotebookNotary(data_dir=str(signed_in)).sign(nb)
     nbformat.write(nb, folder / name)
     return name
 
@@ -269,25 +275,13 @@ class JupyterServer:
         outputs it trusts when it saves it, or `jupyter trust` does), so that the server marks its cells
         trusted when a page opens it; unsigned otherwise (copied or changed elsewhere), so that they
         open untrusted. Returns ``name``."""
-        import nbformat
-        from nbformat.sign import NotebookNotary
-
-        notebook = nbformat.v4.new_notebook()
-        notebook.cells.append(nbformat.v4.new_code_cell(code))
-        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        if trusted:  # the key and the signatures' database in the server's own data directory
-            (self.workdir / "data").mkdir(parents=True, exist_ok=True)
-            NotebookNotary(data_dir=str(self.workdir / "data")).sign(notebook)
-        self.root.mkdir(parents=True, exist_ok=True)
-        nbformat.write(notebook, self.root / name)
-        return name
+        # The server's key and its signatures' database are in its own data directory (jupyter_dirs).
+        return write_notebook(self.root, name, code, self.workdir / "data" if trusted else None)
 
     def untrusted_copy(self, name: str) -> str:
         """Copy notebook ``name`` as one changed outside Jupyter: its signature is unknown, so a page
         trusts none of its outputs, as for a notebook downloaded from somewhere else. Returns the
         copy's name."""
-        import nbformat
-
         notebook = nbformat.read(self.root / name, as_version=4)
         notebook.cells.append(nbformat.v4.new_markdown_cell("changed elsewhere"))
         copy = f"untrusted-{name}"

@@ -113,7 +113,7 @@ class TrialRun:
         for _ in range(3):
             page = NotebookPage(browser, self.server, frontend, notebook, wait=False)
             try:
-                page.wait_kernel(culled_starting=self.server.culled_starting)
+                page.kernel_id = page.wait_kernel(culled_starting=self.server.culled_starting)
                 return page
             except KernelCulledStarting:
                 page.close()
