@@ -89,8 +89,6 @@ class TrialRun:
             self.cell, self.session = self.page.start_keepalive(
                 f"import colab_jsalive\nka = colab_jsalive.inject(interval={interval!r}, label={label!r})"
             )
-        else:
-            wait_for(lambda: self.server.kernel(self.kernel_id)["execution_state"] == "idle", 30, "the new kernel idle")
         if self.situation == "idle, tab hidden":
             assert hide_page(self.page) == "hidden"
         elif self.situation.startswith("busy"):
@@ -106,14 +104,18 @@ class TrialRun:
         self.began = time.monotonic()
 
     def _open(self, browser: Chromium, frontend: str, notebook: str) -> NotebookPage:
-        """Open ``notebook``, and open it again (three tries) where the server's culler took the page's
-        new kernel before it had started (JupyterServer.culled_starting): a trial's culler is quicker
-        than a kernel starts on a loaded machine. That run had not begun; what a culler does once a
-        run is set up is for the trial to judge."""
+        """Open ``notebook`` until the server lists its new kernel idle, and open it again (three tries)
+        where the server's culler took that kernel first: a trial's culler is quicker than a kernel
+        starts on a loaded machine (JupyterServer.culled_starting), or than a loaded page shows the
+        kernel it started (the oldest row's JupyterLab 4.0, once). That run had not begun; what a culler
+        does once a run is set up is for the trial to judge."""
         for _ in range(3):
             page = NotebookPage(browser, self.server, frontend, notebook, wait=False)
             try:
                 page.kernel_id = page.wait_kernel(culled_starting=self.server.culled_starting)
+                state = wait_for(lambda: self._listed_idle(page.kernel_id), 30, "the new kernel listed idle")
+                if state == "culled":
+                    raise KernelCulledStarting(f"the server culled the kernel of {notebook} before it was used")
                 return page
             except KernelCulledStarting:
                 page.close()
@@ -121,6 +123,15 @@ class TrialRun:
                 # page would be handed that kernel again.
                 self.server.api("GET", "api/sessions")
         raise KernelCulledStarting(f"three kernels of {notebook} were culled before they had started")
+
+    def _listed_idle(self, kernel_id: str) -> str | None:
+        """The string "idle" once the server lists the kernel idle, "culled" if its culler took it, else None."""
+        try:
+            return "idle" if self.server.kernel(kernel_id)["execution_state"] == "idle" else None
+        except urllib.error.HTTPError as error:
+            if error.code == 404 and self.server.culled(kernel_id):
+                return "culled"
+            raise
 
     def read_page(self) -> None:
         """Read the beats sent and the errors from the page, while it is open."""
