@@ -78,6 +78,9 @@ TESTS = (
     "tests/test_output_text.py",
 )
 GPU_TESTS = ("tests/test_gpu.py",)  # where the row has TensorFlow
+# The common tests whose pages show what a server of the row's release does: a culling trial, and what
+# the page hears when its kernel is shut down, killed, or its server restarted.
+SERVER_PAGES = ("test_culling.py", "test_kernel_gone.py")
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,11 @@ class Row:
     # False: the common tests that open no page. The pages' tests depend on the frontends' releases, and
     # `make test` runs them all on the newest releases whenever its environment is new (every clean clone).
     pages: bool = True
+    # The common test files whose pages run here; None: every one. What a server answers (a culled
+    # kernel, a gone one, a restart) differs with its release, so a row between the oldest releases and
+    # the newest runs those files' pages; how a page looks and reads (badge, quiet tab, output's text,
+    # magics) depends on the frontend alone, and runs at both ends (the oldest row, make test).
+    page_modules: tuple[str, ...] | None = None
 
 
 # Longest first (LANES of them start at once, the rest as lanes free up), which ends the run soonest.
@@ -130,6 +138,7 @@ ROWS = (
         ("jupyterlab",),
         "a JupyterHub image of 2024: IPython 8.27, ipykernel 6.29 (comm package), jupyter_server 2.14, "
         "JupyterLab 4.2, Notebook 7.2",
+        page_modules=SERVER_PAGES,
     ),
     Row(
         "colab-2026-08",
@@ -139,6 +148,7 @@ ROWS = (
         ("nbclassic",),
         "Colab's runtime: IPython 7.34, ipykernel 6.17.1 (no comm package), jupyter_server 2.20, "
         "the classic notebook, TensorFlow 2.20 (GPU build)",
+        page_modules=SERVER_PAGES,
     ),
     Row(
         "sagemaker-3.9-shared",
@@ -476,12 +486,19 @@ def run_tests(row: Row, venv: Path, log: RowLog) -> str:
         == 0
     )
     common = TESTS + (GPU_TESTS if has_tensorflow else ()) if row.common else ()
-    summaries = [run_pytest(row, venv, common, log, pages=row.pages)] if common else []
+    summaries = [run_pytest(row, venv, common, log, row.pages, row.page_modules)] if common else []
     summaries += [run_pytest(row, venv, row.tests, log)] if row.tests else []
     return "; ".join(summaries)
 
 
-def run_pytest(row: Row, venv: Path, tests: tuple[str, ...], log: RowLog, pages: bool = True) -> str:
+def run_pytest(
+    row: Row,
+    venv: Path,
+    tests: tuple[str, ...],
+    log: RowLog,
+    pages: bool = True,
+    page_modules: tuple[str, ...] | None = None,
+) -> str:
     scratch = WORK / row.name
     scratch.mkdir(parents=True, exist_ok=True)
     # Run from outside the checkout, with the checkout appended to sys.path (for the tests package):
@@ -504,6 +521,8 @@ def run_pytest(row: Row, venv: Path, tests: tuple[str, ...], log: RowLog, pages:
         *(str(ROOT / t) for t in tests),
     ]
     env = dict(os.environ, COLAB_JSALIVE_FRONTENDS=",".join(row.frontends))
+    if page_modules is not None:
+        env["COLAB_JSALIVE_PAGE_MODULES"] = ",".join(page_modules)  # tests/conftest.py
     log(f"running {len(tests)} test files against {row.name} ...")
     with subprocess.Popen(
         [str(a) for a in args], cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

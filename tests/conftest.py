@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,20 @@ _names = itertools.count()
 pytest_plugins = ["tests.xdist_units"]
 
 
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
     """Every test that opens the browser is marked ``browser``: ``-m "not browser"`` runs those that need
-    no Chromium (the release workflow's fast tests)."""
+    no Chromium (the release workflow's fast tests). Where COLAB_JSALIVE_PAGE_MODULES names test files
+    (make test-compat's rows between the oldest releases and the newest), only their browser tests run."""
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+    if "COLAB_JSALIVE_PAGE_MODULES" in os.environ:
+        wanted = set(os.environ["COLAB_JSALIVE_PAGE_MODULES"].split(","))
+        dropped = [item for item in items if "browser" in item.keywords and item.path.name not in wanted]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            ids = {id(item) for item in dropped}
+            items[:] = [item for item in items if id(item) not in ids]
 
 
 def pytest_terminal_summary(terminalreporter):
