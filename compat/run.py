@@ -93,14 +93,12 @@ class Row:
     about: str
     tests: tuple[str, ...] = ()  # the row's own tests, run after TESTS in a pytest session of their own
     common: bool = True  # False: the row runs its own tests only (a variant of another row's stack)
-    # False: the common tests that open no page. The pages' tests depend on the frontends' releases, and
-    # `make test` runs them all on the newest releases whenever its environment is new (every clean clone).
-    pages: bool = True
-    # The common test files whose pages run here; None: every one. What a server answers (a culled
-    # kernel, a gone one, a restart) differs with its release, so a row between the oldest releases and
-    # the newest runs those files' pages; how a page looks and reads (badge, quiet tab, output's text,
-    # magics) depends on the frontend alone, and runs at both ends (the oldest row, make test).
-    page_modules: tuple[str, ...] | None = None
+    # The common test files whose pages run here; None: every one, (): none. What a server answers (a
+    # culled kernel, a gone one, a restart) differs with its release, so a row between the oldest releases
+    # and the newest runs those files' pages (SERVER_PAGES); how a page looks and reads (badge, quiet tab,
+    # output's text, magics) depends on the frontend alone, and runs at both ends (the oldest row, and
+    # `make test`, which runs every page on the newest releases whenever its environment is new).
+    pages: tuple[str, ...] | None = None
 
 
 # Longest first (LANES of them start at once, the rest as lanes free up), which ends the run soonest.
@@ -116,7 +114,7 @@ ROWS = (
         tests=("tests/test_sagemaker.py",),
         # Its own trial opens ten JupyterLab pages on this stack, with the keep-alive and without; the
         # common pages' tests run on JupyterLab 4.0, 4.2 (the rows below) and the newest (make test).
-        pages=False,
+        pages=(),
     ),
     Row(
         "oldest",
@@ -138,7 +136,7 @@ ROWS = (
         ("jupyterlab",),
         "a JupyterHub image of 2024: IPython 8.27, ipykernel 6.29 (comm package), jupyter_server 2.14, "
         "JupyterLab 4.2, Notebook 7.2",
-        page_modules=SERVER_PAGES,
+        pages=SERVER_PAGES,
     ),
     Row(
         "colab-2026-08",
@@ -148,7 +146,7 @@ ROWS = (
         ("nbclassic",),
         "Colab's runtime: IPython 7.34, ipykernel 6.17.1 (no comm package), jupyter_server 2.20, "
         "the classic notebook, TensorFlow 2.20 (GPU build)",
-        page_modules=SERVER_PAGES,
+        pages=SERVER_PAGES,
     ),
     Row(
         "sagemaker-3.9-shared",
@@ -179,7 +177,7 @@ ROWS = (
         "test",
         ALL_FRONTENDS,
         "the newest releases: IPython 9, ipykernel 7, JupyterLab 4, Notebook 7, tensorflow-cpu",
-        pages=False,  # make test runs the pages on these same releases, on the machine's python3
+        pages=(),  # make test runs the pages on these same releases, on the machine's python3
     ),
 )
 
@@ -486,7 +484,7 @@ def run_tests(row: Row, venv: Path, log: RowLog) -> str:
         == 0
     )
     common = TESTS + (GPU_TESTS if has_tensorflow else ()) if row.common else ()
-    summaries = [run_pytest(row, venv, common, log, row.pages, row.page_modules)] if common else []
+    summaries = [run_pytest(row, venv, common, log, row.pages)] if common else []
     summaries += [run_pytest(row, venv, row.tests, log)] if row.tests else []
     return "; ".join(summaries)
 
@@ -496,8 +494,7 @@ def run_pytest(
     venv: Path,
     tests: tuple[str, ...],
     log: RowLog,
-    pages: bool = True,
-    page_modules: tuple[str, ...] | None = None,
+    pages: tuple[str, ...] | None = None,
 ) -> str:
     scratch = WORK / row.name
     scratch.mkdir(parents=True, exist_ok=True)
@@ -517,12 +514,16 @@ def run_pytest(
         "-n",
         WORKERS,
         "--durations=20",
-        *(() if pages else ("-m", "not browser")),  # tests/conftest.py marks each test that opens a page
         *(str(ROOT / t) for t in tests),
     ]
     env = dict(os.environ, COLAB_JSALIVE_FRONTENDS=",".join(row.frontends))
-    if page_modules is not None:
-        env["COLAB_JSALIVE_PAGE_MODULES"] = ",".join(page_modules)  # tests/conftest.py
+    # Python writes the bytecode of what the tests import, once, into the row's environment (installed
+    # --no-compile). Where PYTHONDONTWRITEBYTECODE is set (as on the machines this project is built on), every
+    # kernel, server and TensorFlow probe compiled its imports again: a kernel's start took two and a
+    # half times the CPU, TensorFlow's import three times.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if pages is not None:  # tests/conftest.py deselects the browser tests of other files
+        env["COLAB_JSALIVE_PAGE_MODULES"] = ",".join(pages)
     log(f"running {len(tests)} test files against {row.name} ...")
     with subprocess.Popen(
         [str(a) for a in args], cwd=scratch, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True

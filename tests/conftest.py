@@ -30,13 +30,13 @@ pytest_plugins = ["tests.xdist_units"]
 
 def pytest_collection_modifyitems(config, items):
     """Every test that opens the browser is marked ``browser``: ``-m "not browser"`` runs those that need
-    no Chromium (the release workflow's fast tests). Where COLAB_JSALIVE_PAGE_MODULES names test files
-    (make test-compat's rows between the oldest releases and the newest), only their browser tests run."""
+    no Chromium (the release workflow's fast tests). Where COLAB_JSALIVE_PAGE_MODULES is set (by make
+    test-compat's rows), only the browser tests of the test files it names run: none where it is empty."""
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
     if "COLAB_JSALIVE_PAGE_MODULES" in os.environ:
-        wanted = set(os.environ["COLAB_JSALIVE_PAGE_MODULES"].split(","))
+        wanted = set(filter(None, os.environ["COLAB_JSALIVE_PAGE_MODULES"].split(",")))
         dropped = [item for item in items if "browser" in item.keywords and item.path.name not in wanted]
         if dropped:
             config.hook.pytest_deselected(items=dropped)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import FRONTENDS
-from tests.support.servers import JupyterServer
+from tests.support.servers import JupyterServer, start_all
 from tests.support.trials import CullingCase, culling_trial, fresh
 
 CULL_TIMEOUT = 10  # seconds: short, so the tests are quick, yet long against the 2 s interval
@@ -29,8 +29,7 @@ def trial(browser, tmp_path_factory) -> dict[tuple[str, str], CullingCase]:
         for base_url in dict.fromkeys(base_url for _, base_url in TRIALS)
     }
     try:
-        for server in servers.values():
-            server.start()
+        start_all(servers.values())
         cases = {(frontend, base_url): CullingCase(servers[base_url], frontend) for frontend, base_url in TRIALS}
         culling_trial(browser, list(cases.values()), INTERVAL, watch=WATCH)
         yield cases

@@ -29,7 +29,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import FRONTENDS
-from tests.support.servers import JupyterServer
+from tests.support.servers import JupyterServer, start_all
 from tests.support.trials import SITUATIONS, Trial, TrialRun, close_pages
 
 CULL_TIMEOUT = 10  # seconds: short, so the run is quick, yet long against the 2 s beat
@@ -84,8 +84,7 @@ def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Trial
         for keepalive in (False, True)
     }
     try:
-        for server in servers.values():
-            server.start()
+        start_all(servers.values())
         with Trial(list(runs.values()), WATCH) as trial:
             for run in runs.values():
                 trial.set_up(run, browser, FRONTEND, INTERVAL, print_every=PRINT_EVERY)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.support.pages import NotebookPage
-from tests.support.servers import idle_age, sagemaker_server
+from tests.support.servers import idle_age, sagemaker_server, start_all
 from tests.support.trials import SITUATIONS, TrialRun, close_pages, fresh, read_pages, stale
 from tests.support.waiting import holds_for, wait_for
 
@@ -75,8 +75,8 @@ def trial(browser, tmp_path_factory) -> dict[tuple[str, bool], Run]:
         for keepalive in (False, True)
     }
     try:
+        start_all(run.server for run in runs.values())
         for run in runs.values():
-            run.server.start()
             run.set_up(browser, "jupyterlab", run.server.new_notebook("studio.ipynb"), INTERVAL, PRINT_EVERY)
         # Every server is asked at once, so that the answers of one round are of the same moment.
         with ThreadPoolExecutor(len(runs)) as asking:

@@ -390,6 +390,17 @@ class StaticServer:
         self.httpd.server_close()
 
 
+def start_all(servers) -> None:
+    """Start ``servers`` side by side: a start is mostly a new process importing its modules, on a
+    machine with cores to share. Raises the first failure; the caller stops every server either way."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    servers = list(servers)
+    with ThreadPoolExecutor(len(servers)) as starting:
+        for started in [starting.submit(server.start) for server in servers]:
+            started.result()
+
+
 def sagemaker_server(folder, shared: bool = False) -> JupyterServer:
     """A server started as SageMaker's start-jupyter-server starts it; for a shared space, with
     ``--collaborative`` (the same as ``--LabApp.collaborative=True``)."""

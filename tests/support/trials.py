@@ -171,15 +171,15 @@ class Seen:
 
 
 class KernelWatch(Watcher):
-    """Asks servers for their kernels every half second, in a thread of its own (GET api/kernels, not
+    """Asks servers for their kernels every second, in a thread of its own (GET api/kernels, not
     counted as activity), and keeps what it saw of each kernel it tracks: when it was first seen gone,
     the oldest its last_activity was and the fewest connections it had. Watching from a thread sees a
     kernel's whole life even while the test is busy opening pages. A failed answer is never taken for a
     cull: a server error is skipped (jupyter_server answers 500 when asked while a kernel is starting,
-    before it has a last_activity), and no good answer for 30 s, or any other failure, stops the watch
-    and is raised by the next question."""
+    before it has a last_activity), and so is no answer (a server busy starting kernels on a loaded
+    machine took longer than a question's 10 s, once); no good answer for 30 s, or any other failure
+    (a refusal of the request: 4xx), stops the watch and is raised by the next question."""
 
-    every = 0.5
     patience = 30.0
     what = "watching the servers' kernels"
 
@@ -205,7 +205,9 @@ class KernelWatch(Watcher):
             return dataclasses.replace(self.seen[kernel_id])
 
     def passing(self, error: BaseException) -> bool:
-        return isinstance(error, urllib.error.HTTPError) and error.code >= 500
+        if isinstance(error, urllib.error.HTTPError):
+            return error.code >= 500
+        return isinstance(error, OSError)  # timed out, refused or reset (URLError is an OSError)
 
     def look(self) -> None:
         from datetime import datetime, timezone

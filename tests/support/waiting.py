@@ -84,7 +84,7 @@ class Watcher:
     def check(self) -> None:
         """Raise what ended the watch, if anything has."""
         if self.error is not None:
-            raise RuntimeError(f"{self.what} failed") from self.error
+            raise RuntimeError(f"{self.what} failed: {self.error!r}") from self.error
 
     def close(self) -> None:
         self._stop.set()
