@@ -14,7 +14,7 @@ NPM_STAMP := node_modules/.installed
 # machine has cores; tests/xdist_units.py keeps the tests that share a notebook or a trial on one worker.
 WORKERS ?= 3
 # make test-compat's rows, this many at a time, each on WORKERS workers. One: on two cores, two rows side
-# by side saved about 4 minutes but starved a kernel or a page now and then (CONTRIBUTING.md).
+# by side saved one to four minutes but starved a kernel or a page now and then (CONTRIBUTING.md).
 LANES ?= 1
 PYTEST := $(PY) -m pytest -ra -n $(WORKERS) --durations=20
 

@@ -42,7 +42,7 @@ WORK = ROOT / ".compat"  # this checkout's wheel and scratch files
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "colab-jsalive" / "compat"
 WORKERS = os.environ.get("WORKERS", "3")  # pytest-xdist workers per row, as `make test` runs
 # Rows run this many at a time. More than one suits a machine with cores to spare: on two cores two rows
-# side by side saved about 4 minutes, and starved a kernel or a page now and then.
+# side by side saved one to four minutes, and starved a kernel or a page now and then.
 LANES = int(os.environ.get("LANES", "1"))
 PACKAGE = "colab-jsalive"
 ALL_FRONTENDS = ("jupyterlab", "notebook", "nbclassic")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import FRONTENDS
-from tests.support.servers import JupyterServer, start_all
+from tests.support.servers import JupyterServer, start_all, stop_all
 from tests.support.trials import CullingCase, culling_trial, fresh
 
 CULL_TIMEOUT = 10  # seconds: short, so the tests are quick, yet long against the 2 s interval
@@ -37,8 +37,7 @@ def trial(browser, tmp_path_factory) -> dict[tuple[str, str], CullingCase]:
             case.keep.close()
             case.control.close()
     finally:
-        for server in servers.values():
-            server.stop()
+        stop_all(servers.values())
 
 
 @pytest.mark.parametrize(("frontend", "base_url"), TRIALS)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import FRONTENDS
-from tests.support.servers import JupyterServer, start_all
+from tests.support.servers import JupyterServer, start_all, stop_all
 from tests.support.trials import SITUATIONS, Trial, TrialRun, close_pages
 
 CULL_TIMEOUT = 10  # seconds: short, so the run is quick, yet long against the 2 s beat
@@ -92,8 +92,7 @@ def trial(browser, tmp_path_factory) -> dict[tuple[bool, bool, str, bool], Trial
         yield runs
     finally:
         close_pages(runs.values())
-        for server in servers.values():
-            server.stop()
+        stop_all(servers.values())
 
 
 @pytest.mark.parametrize("situation", SITUATIONS)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.support.pages import NotebookPage
-from tests.support.servers import idle_age, sagemaker_server, start_all
+from tests.support.servers import idle_age, sagemaker_server, start_all, stop_all
 from tests.support.trials import SITUATIONS, TrialRun, close_pages, fresh, read_pages, stale
 from tests.support.waiting import holds_for, wait_for
 
@@ -95,8 +95,7 @@ def trial(browser, tmp_path_factory) -> dict[tuple[str, bool], Run]:
         yield runs
     finally:
         close_pages(runs.values())
-        for run in runs.values():
-            run.server.stop()
+        stop_all(run.server for run in runs.values())
 
 
 @pytest.mark.parametrize("situation", SITUATIONS)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.support.servers import JupyterServer
+from tests.support.servers import JupyterServer, stop_all
 from tests.support.trials import TrialRun, close_pages, read_pages
 from tests.support.waiting import Watcher, wait_for
 
@@ -155,8 +155,7 @@ def trial(browser, tmp_path_factory) -> dict[tuple[str, str, bool], Run]:
     finally:
         watch.close()
         close_pages(runs.values())
-        for run in runs.values():
-            run.server.stop()
+        stop_all(run.server for run in runs.values())
 
 
 @pytest.mark.parametrize("setting", SETTINGS)

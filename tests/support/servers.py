@@ -393,12 +393,21 @@ class StaticServer:
 def start_all(servers) -> None:
     """Start ``servers`` side by side: a start is mostly a new process importing its modules, on a
     machine with cores to share. Raises the first failure; the caller stops every server either way."""
+    _each(servers, JupyterServer.start)
+
+
+def stop_all(servers) -> None:
+    """Stop ``servers`` side by side: a server stopping mostly waits for its kernels to shut down."""
+    _each(servers, JupyterServer.stop)
+
+
+def _each(servers, method) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     servers = list(servers)
-    with ThreadPoolExecutor(len(servers)) as starting:
-        for started in [starting.submit(server.start) for server in servers]:
-            started.result()
+    with ThreadPoolExecutor(len(servers)) as pool:
+        for done in [pool.submit(method, server) for server in servers]:
+            done.result()
 
 
 def sagemaker_server(folder, shared: bool = False) -> JupyterServer:
